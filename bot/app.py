@@ -1,0 +1,114 @@
+"""Composition root: the only place that builds engines, services, channels and the web application."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.domain.calendar import WorkingCalendar
+from bot.domain.directory import Directory
+from bot.handlers import web as web_handlers
+from bot.services.clock import Clock, SystemClock
+from bot.services.conversations import Conversations
+from bot.services.directory import directory_from_db, load_directory
+from bot.services.outbox import Dispatcher, Sender
+from bot.storage.db import create_engine, create_sessionmaker
+from bot.storage.migrate import upgrade_to_head
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Bab:
+    """Everything a running Bab holds; built by `build`, closed by `close`."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    directory: Directory
+    calendar: WorkingCalendar
+    conversations: Conversations
+    dispatcher: Dispatcher
+    web_channel: web_handlers.WebChannel
+    clock: Clock
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def close(self) -> None:
+        self.stop.set()
+        await self.engine.dispose()
+
+
+async def build(settings: Settings, clock: Clock | None = None, senders: dict[str, Sender] | None = None,
+                migrate: bool = True, directory: Directory | None = None) -> Bab:
+    """Open the database (migrating it), load the directory on first start, and wire the services."""
+    clock = clock or SystemClock()
+    engine = create_engine(settings.database_url)
+    if migrate:
+        await upgrade_to_head(engine)
+    sessions = create_sessionmaker(engine)
+    await load_directory(sessions)
+    loaded, on_bab = await directory_from_db(sessions)
+    directory = directory or loaded  # tests pass a prebuilt index of the same rows to save a second per test
+    year = clock.now().astimezone(timezone.utc).year
+    calendar = WorkingCalendar.morocco(year - 1, year + 3)
+    web_channel = web_handlers.WebChannel()
+    all_senders: dict[str, Sender] = {"web": web_channel, **(senders or {})}
+    dispatcher = Dispatcher(sessions, all_senders, clock, max_attempts=settings.outbox_max_attempts,
+                            on_delivered=web_channel.delivered)
+    conversations = Conversations(sessions, directory, calendar, clock, settings.default_locale, on_bab=on_bab,
+                                  notify=dispatcher.wake)
+    return Bab(settings=settings, engine=engine, sessions=sessions, directory=directory, calendar=calendar,
+               conversations=conversations, dispatcher=dispatcher, web_channel=web_channel, clock=clock)
+
+
+def web_app(bab: Bab, dispatch: bool = True) -> web.Application:
+    """The aiohttp application: web chat page and API, health check, and (unless told not to) the dispatcher."""
+    app = web.Application(client_max_size=6 * 1024 * 1024)
+    app[web_handlers.CONVERSATIONS] = bab.conversations
+    app[web_handlers.SESSIONS] = bab.sessions
+    app[web_handlers.WEB_CHANNEL] = bab.web_channel
+    app[web_handlers.UPLOADS] = bab.settings.uploads_dir
+    app[web_handlers.SECURE_COOKIES] = bab.settings.secure_cookies
+    web_handlers.add_routes(app)
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "collectivities": len(bab.directory)})
+
+    app.router.add_get("/healthz", health)
+
+    async def dispatcher_ctx(_app: web.Application):  # type: ignore[no-untyped-def]
+        task = asyncio.create_task(bab.dispatcher.run(bab.stop))
+        yield
+        bab.stop.set()
+        bab.dispatcher.wake()
+        await task
+
+    if dispatch:
+        app.cleanup_ctx.append(dispatcher_ctx)
+    return app
+
+
+async def serve(settings: Settings) -> None:
+    """`bab run`: migrate, load, serve the web chat and dispatch the outbox until SIGINT/SIGTERM."""
+    bab = await build(settings)
+    runner = web.AppRunner(web_app(bab), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    print(f"Bab is running: open http://{settings.host}:{settings.port}/ to chat "
+          f"(database: {bab.engine.url.render_as_string(hide_password=True)}). Ctrl+C stops it.", flush=True)
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopped.set)
+    await stopped.wait()
+    log.info("stopping at %s", datetime.now(timezone.utc).isoformat())
+    await runner.cleanup()
+    await bab.close()

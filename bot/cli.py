@@ -1,0 +1,88 @@
+"""The `bab` command: run, chat, migrate, and the directory admin commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+
+from bot.config import Settings, load_settings
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+
+
+async def run_chat(settings: Settings, user: str) -> None:
+    from bot.app import build
+    from bot.handlers.console import chat
+
+    bab = await build(settings)
+    try:
+        await chat(bab, user)
+    finally:
+        await bab.close()
+
+
+async def run_migrate(settings: Settings) -> None:
+    from bot.storage.db import create_engine
+    from bot.storage.migrate import upgrade_to_head
+
+    engine = create_engine(settings.database_url)
+    await upgrade_to_head(engine)
+    await engine.dispose()
+    print("Database is at the latest revision.")
+
+
+async def run_directory(settings: Settings, action: str, query: str | None) -> None:
+    from bot.app import build
+    from bot.flows.places import place_label
+    from bot.i18n import translator
+    from bot.services.directory import load_directory
+
+    bab = await build(settings)
+    try:
+        if action == "load":
+            changed = await load_directory(bab.sessions, force=True)
+            print(f"Directory up to date: {len(bab.directory)} collectivities, {changed} rows added or changed.")
+        else:
+            for match in bab.directory.match(query or "", limit=8):
+                place = match.collectivity
+                print(f"{place.code:14} {match.score:5.1f}  {place_label(place, bab.directory, translator('fr'))}"
+                      f"  /  {place_label(place, bab.directory, translator('ar'))}")
+    finally:
+        await bab.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bab", description="Bab: citizens' requests and complaints to their "
+                                     "territorial collectivity, by chat.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="serve the web chat and every configured channel (migrates first)")
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal, as a citizen")
+    chat.add_argument("--user", default=None, help="who you are in the conversation (default: your login name)")
+    commands.add_parser("migrate", help="bring the database to the latest schema")
+    directory = commands.add_parser("directory", help="the collectivity directory")
+    directory_actions = directory.add_subparsers(dest="action", required=True)
+    directory_actions.add_parser("load", help="(re)load the HCP list and aliases; safe to repeat")
+    search = directory_actions.add_parser("search", help="show how a name resolves")
+    search.add_argument("query")
+    args = parser.parse_args(argv)
+
+    settings = load_settings()
+    configure_logging(settings)
+    if args.command == "run":
+        from bot.app import serve
+
+        asyncio.run(serve(settings))
+    elif args.command == "chat":
+        logging.getLogger().setLevel(logging.WARNING)
+        asyncio.run(run_chat(settings, args.user or getpass.getuser()))
+    elif args.command == "migrate":
+        asyncio.run(run_migrate(settings))
+    elif args.command == "directory":
+        asyncio.run(run_directory(settings, args.action, getattr(args, "query", None)))
+    return 0

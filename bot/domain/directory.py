@@ -1,0 +1,400 @@
+"""The directory of Morocco's territorial collectivities and fuzzy place-name matching (pure: stdlib + rapidfuzz).
+
+Rows come from HCP's RGPH 2024 list (`bot/data/morocco_collectivities.csv`: 12 regions,
+75 provinces/prefectures, 1,503 communes) plus the 41 arrondissements and a small exonym
+table as aliases of their commune. `Directory.match` follows the research note
+(shared/knowledge/language.md, §5.2): exact lookup of normalised names, rapidfuzz on
+normalised strings, then a consonant-skeleton lookup guarded against ordinary words.
+Matching only suggests; the bot must confirm the place with the user. Reading the CSV
+files is the only I/O, and only in the `read_*` functions.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import Counter
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from bot.domain.text import normalise, skeleton, tifinagh_to_latin
+
+__all__ = [
+    "Alias",
+    "Collectivity",
+    "Directory",
+    "EXONYMS",
+    "Match",
+    "PALACE_COMMUNES",
+    "read_aliases",
+    "read_collectivities",
+]
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+COLLECTIVITIES_CSV = DATA_DIR / "morocco_collectivities.csv"
+ARRONDISSEMENTS_CSV = DATA_DIR / "morocco_arrondissements.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class Collectivity:
+    """One region, province/prefecture or commune, as HCP lists it."""
+
+    code: str  # HCP code: "RR", "RR.PPP" or "RR.PPP.CC.NN"
+    level: str  # "region" | "province" | "commune"
+    name_fr: str
+    name_ar: str
+    parent_code: str | None
+    population: int  # RGPH 2024 legal population
+    lat: float
+    lon: float
+    province_type: str | None  # "prefecture" | "province"; on a commune, its parent's type
+    commune_type: str | None  # "urbaine" | "rurale" for communes
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """Another name for a collectivity: an arrondissement of a city, or an exonym / common spelling."""
+
+    code: str
+    alias: str
+    kind: str  # "arrondissement" | "exonym"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A matching collectivity, its score in 0..100, and the name or alias that matched."""
+
+    collectivity: Collectivity
+    score: float
+    matched: str
+
+
+# Exonyms, Darija spellings and common French spellings that neither HCP name nor the
+# skeleton reliably reaches (§5.1). Keyed by commune code, with the HCP name for readers.
+EXONYMS: dict[str, tuple[str, ...]] = {
+    "06.141.01.0": ("Casa", "Casablanca", "Dar el Beida", "Dar Bida", "Dar el Bida", "Dar Lbida",
+                    "Darbida", "Lbida", "Kaza", "كازا", "كازابلانكا", "الدار البيضا", "البيضاء"),  # Casablanca
+    "01.511.01.0": ("Tangier", "Tangiers", "Tanja", "Tánger", "Tanger ville", "ⵜⴰⵏⵊⴰ"),  # Tanger
+    "03.231.01.0": ("Fez", "Fas", "Fes"),  # Fès
+    "07.351.01.0": ("Marrakesh", "Marrakch", "Mrrakch", "Mrakch", "Marrakechi", "Kech"),  # Marrakech
+    "01.571.01.11": ("Titwan", "Tetuán", "Tetuan", "Tetouane"),  # Tétouan
+    "01.151.01.01": ("Chaouen", "Xauen", "Chefchaouene", "Chafchaouen", "Chefchawen", "Chawen"),  # Chefchaouen
+    "06.181.01.03": ("Mazagan", "Jdida", "Ljdida", "Eljadida"),  # El Jadida
+    "07.211.01.05": ("Mogador", "Sswira", "Souira", "Essouira"),  # Essaouira
+    "08.201.01.05": ("Ksar es Souk", "Ksar Souk", "Rachidia", "Rrachidia"),  # Errachidia
+    "01.051.01.01": ("Alhucemas", "Lhoceima", "Hoceima", "Alhoceima", "Lhouceima"),  # Al Hoceima
+    "12.391.01.01": ("Villa Cisneros", "Dakhla", "Dakhla ville"),  # Dakhla
+    "04.441.01.0": ("Sla", "Sale", "Salé ville"),  # Salé
+    "03.061.01.01": ("Mknas", "Meknes", "Miknas", "Meknassa"),  # Meknès
+    "04.281.01.01": ("9nitra", "Knitra", "Lqnitra", "Kenitra", "Port-Lyautey"),  # Kénitra
+    "04.421.01.0": ("Rbat", "Errbat", "Ribat", "Rabat ville", "Rabat-Salé"),  # Rabat
+    "06.371.01.01": ("Mohammedia", "Lmohammadia", "Lmohamadia", "Fedala"),  # Mohammadia
+    "11.321.01.03": ("Laayoun", "Layoune", "Lâayoune", "El Aaiún", "Laayoune"),  # Laâyoune
+    "11.221.01.01": ("Smara", "Semara", "Essmara"),  # Es-Semara
+    "09.541.01.13": ("Taroudant", "Taroudante"),  # Taroudannt
+    "02.411.01.23": ("Wjda", "Oujda ville"),  # Oujda
+    "07.431.01.03": ("Asfi", "Safi"),  # Safi
+    "01.331.01.01": ("Alcazarquivir", "L9sar lkbir", "Lqsar lkbir", "Ksar Lkbir"),  # Ksar El Kebir
+    "01.331.01.03": ("Larache", "Laaraich", "L3rayech"),  # Larache
+    "07.191.01.03": ("Kelaa des Sraghna", "El Kelaa des Sraghna", "Kalaa Sraghna"),  # Kelâat Sraghna
+    "03.531.01.01": ("Ghafsai",),  # Rhafsai
+    "07.427.01.01": ("Benguerir", "Bengrir", "Ben Grir"),  # Ben Guerir
+    "04.501.01.07": ("Temara", "Tmara"),  # Témara
+    "02.381.01.05": ("Nadour", "Nadore"),  # Nador
+    "05.091.01.01": ("Bni Mlal", "Beni Mellal", "Beni-Mellal"),  # Béni Mellal
+}
+
+# Palace communes (Méchouar de Casablanca, Méchouar-Fès-El Jadid, Al Machouar-Stinia,
+# Touarga, Méchouar-Kasba): a few thousand residents each. A general query for their
+# city must reach the city, so they only rank high on a query naming them specifically.
+PALACE_COMMUNES: frozenset[str] = frozenset(
+    {"06.141.01.81", "03.231.01.03", "03.061.01.03", "04.421.01.07", "07.351.01.01"}
+)
+
+MIN_SCORE = 75.0  # below this a candidate is noise, not a suggestion
+_MAX_QUERY = 100  # characters; place names are short and rapidfuzz is O(n*m)
+_LEVEL_RANK = {"commune": 0, "province": 1, "region": 2}
+_GENERIC_MIN_NAMES = 5  # a token shared by this many names does not identify a place
+
+# Scores per kind of evidence. An alias is a little below the official name so that a
+# real commune with the same name ranks first; skeleton equality sits below any exact match.
+_EXACT = 100.0
+_EXACT_ARRONDISSEMENT = 97.0
+_CONTAINED = 92.0
+_SKELETON = 90.0
+_SKELETON_LOOSE = 88.0
+
+# Words people put around a place name ("ana mn titwan", "je suis de Fès", "f casa").
+_FILLER = frozenset(normalise(w) for w in (
+    "f", "fi", "fe", "mn", "men", "min", "ana", "je", "suis", "habite", "de", "du", "d", "a",
+    "à", "au", "la", "le", "l", "commune", "ville", "mdina", "lmdina", "jma3a", "jama3a",
+    "province", "préfecture", "prefecture", "in", "from", "i", "live", "hna", "sakn", "saken",
+    "kansken", "kanskon", "dyal", "dial", "svp", "merci", "3afak", "afak", "please",
+    "في", "ف", "من", "انا", "أنا", "ساكن", "مدينة", "جماعة", "عمالة", "إقليم", "اقليم",
+    "بلدية", "ديال", "عافاك", "شكرا",
+))
+
+
+def _opt(value: str) -> str | None:
+    return value or None
+
+
+def read_collectivities(path: Path | None = None) -> list[Collectivity]:
+    """Read the HCP collectivities CSV (default: the copy in bot/data); rows in file order."""
+    with (path or COLLECTIVITIES_CSV).open(encoding="utf-8", newline="") as fh:
+        return [
+            Collectivity(
+                code=row["code"],
+                level=row["level"],
+                name_fr=row["name_fr"],
+                name_ar=row["name_ar"],
+                parent_code=_opt(row["parent_code"]),
+                population=int(row["population"] or 0),
+                lat=float(row["lat"]),
+                lon=float(row["lon"]),
+                province_type=_opt(row["province_type"]),
+                commune_type=_opt(row["commune_type"]),
+            )
+            for row in csv.DictReader(fh)
+        ]
+
+
+def read_aliases(path: Path | None = None) -> list[Alias]:
+    """Read arrondissements (French and Arabic names, as aliases of their commune) and append the built-in exonyms."""
+    aliases: list[Alias] = []
+    with (path or ARRONDISSEMENTS_CSV).open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            for name in (row["name_fr"], row["name_ar"]):
+                if name:
+                    aliases.append(Alias(code=row["commune_code"], alias=name, kind="arrondissement"))
+    for code, names in EXONYMS.items():
+        aliases.extend(Alias(code=code, alias=name, kind="exonym") for name in names)
+    return aliases
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One searchable string: a collectivity's name, or an alias pointing at it."""
+
+    code: str
+    text: str  # normalised form used for exact and fuzzy matching
+    shown: str  # the name as written, reported in Match.matched
+    kind: str  # "name" | "arrondissement" | "exonym"
+
+
+def _norm(s: str) -> str:
+    return normalise(tifinagh_to_latin(s))
+
+
+def _skeleton_keys(norm: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Strict and loose skeleton keys of a normalised string, with spaces removed (so "bengrir" meets "Ben Guerir").
+
+    Strict keys: the skeleton, and the skeleton with a glued article l dropped from each
+    word (l3youn / العيون). Loose keys also drop w, since French "ou" and Arabic و are
+    written as a vowel by one side and a consonant by the other (Médiouna / مديونة).
+    """
+    words = skeleton(norm).split()
+    if not words:
+        return frozenset(), frozenset()
+    no_l = [w[1:] if w.startswith("l") and len(w) > 1 else w for w in words]
+    strict = {"".join(words), "".join(no_l)}
+    loose = {k.replace("w", "") for k in strict}
+    return frozenset(k for k in strict if k), frozenset(k for k in loose if k)
+
+
+def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 12742.0 * math.asin(math.sqrt(a))
+
+
+class Directory:
+    """An in-memory index of collectivities, built once; lookups and matching never do I/O."""
+
+    def __init__(self, collectivities: Iterable[Collectivity], aliases: Iterable[Alias] = ()) -> None:
+        self._items: dict[str, Collectivity] = {c.code: c for c in collectivities}
+        entries: list[_Entry] = []
+        for c in self._items.values():
+            for name in (c.name_fr, c.name_ar):
+                entries.append(_Entry(c.code, _norm(name), name, "name"))
+                # HCP abbreviates Moulay as "My" (My Abdellah); people write it in full.
+                if name.startswith("My "):
+                    entries.append(_Entry(c.code, _norm("Moulay " + name[3:]), name, "name"))
+        for a in aliases:
+            if a.code in self._items:
+                entries.append(_Entry(a.code, _norm(a.alias), a.alias, a.kind))
+        self._entries: list[_Entry] = [e for e in entries if e.text]
+        self._choices: list[str] = [e.text for e in self._entries]
+
+        self._exact: dict[str, list[int]] = {}
+        self._strict: dict[str, list[int]] = {}
+        self._loose: dict[str, list[int]] = {}
+        self._texts_by_code: dict[str, list[str]] = {}
+        for i, e in enumerate(self._entries):
+            self._exact.setdefault(e.text, []).append(i)
+            strict, loose = _skeleton_keys(e.text)
+            for k in strict:
+                self._strict.setdefault(k, []).append(i)
+            for k in loose:
+                self._loose.setdefault(k, []).append(i)
+            self._texts_by_code.setdefault(e.code, []).append(e.text)
+        self._strict_keys: list[str] = list(self._strict)
+
+        token_names = Counter(t for e in self._entries if e.kind == "name" for t in set(e.text.split()))
+        self._generic: frozenset[str] = frozenset(t for t, n in token_names.items() if n >= _GENERIC_MIN_NAMES)
+        self._palace_city: dict[str, str] = self._palace_cities()
+        self._communes: list[Collectivity] = [c for c in self._items.values() if c.level == "commune"]
+
+    def _palace_cities(self) -> dict[str, str]:
+        """Map each palace commune to its city: the most populous other commune of its province."""
+        out: dict[str, str] = {}
+        for code in PALACE_COMMUNES:
+            palace = self._items.get(code)
+            if palace is None:
+                continue
+            siblings = [c for c in self._items.values()
+                        if c.parent_code == palace.parent_code and c.level == "commune" and c.code != code]
+            if siblings:
+                out[code] = max(siblings, key=lambda c: c.population).code
+        return out
+
+    def __len__(self) -> int:
+        """Number of collectivities (aliases not counted)."""
+        return len(self._items)
+
+    def get(self, code: str) -> Collectivity | None:
+        """The collectivity with this HCP code, or None."""
+        return self._items.get(code)
+
+    def parent(self, c: Collectivity) -> Collectivity | None:
+        """The province of a commune or the region of a province; None for a region."""
+        return self._items.get(c.parent_code) if c.parent_code else None
+
+    def nearest_communes(self, lat: float, lon: float, limit: int = 3) -> list[Collectivity]:
+        """Communes whose centroid is closest to (lat, lon), nearest first."""
+        return sorted(self._communes, key=lambda c: _haversine_km(lat, lon, c.lat, c.lon))[:limit]
+
+    def match(self, query: str, limit: int = 4, *, levels: Collection[str] | None = None) -> list[Match]:
+        """Collectivities whose name plausibly matches `query`, best first, scores ≥ MIN_SCORE; [] for noise.
+
+        Ranking: score, then communes before provinces before regions, then population.
+        `levels` keeps only those levels (e.g. {"commune"}).
+        """
+        text = _norm(query[:_MAX_QUERY])
+        if not any(ch.isalpha() for ch in text):
+            return []
+        best: dict[str, tuple[float, str]] = {}
+        self._score_into(text, best)
+        stripped = self._strip_filler(text)
+        if stripped and stripped != text:
+            self._score_into(stripped, best)
+        self._demote_palaces(text, best)
+
+        matches = [
+            Match(self._items[code], round(score, 1), shown)
+            for code, (score, shown) in best.items()
+            if score >= MIN_SCORE and (levels is None or self._items[code].level in levels)
+        ]
+        matches.sort(key=lambda m: (-m.score, _LEVEL_RANK.get(m.collectivity.level, 3), -m.collectivity.population))
+        return matches[:limit]
+
+    # --- scoring ---------------------------------------------------------------------
+
+    @staticmethod
+    def _strip_filler(text: str) -> str:
+        tokens = text.split()
+        while tokens and tokens[0] in _FILLER:
+            tokens.pop(0)
+        while tokens and tokens[-1] in _FILLER:
+            tokens.pop()
+        return " ".join(tokens)
+
+    def _offer(self, best: dict[str, tuple[float, str]], i: int, score: float) -> None:
+        e = self._entries[i]
+        if score > best.get(e.code, (0.0, ""))[0]:
+            best[e.code] = (score, e.shown)
+
+    def _score_into(self, q: str, best: dict[str, tuple[float, str]]) -> None:
+        """Add every candidate for normalised query `q` to `best` (code -> (score, matched)), keeping maxima."""
+        # 1. exact normalised lookup
+        for i in self._exact.get(q, ()):
+            self._offer(best, i, _EXACT_ARRONDISSEMENT if self._entries[i].kind == "arrondissement" else _EXACT)
+
+        # 2. rapidfuzz on full normalised strings; WRatio over-rewards a short query that
+        # is a fragment of a longer name ("aide" in "Ait Aide…"), so names longer than the
+        # query are scored by whole-word cover instead.
+        for _, _, i in process.extract(q, self._choices, scorer=fuzz.WRatio, processor=None,
+                                       limit=40, score_cutoff=60):
+            name = self._choices[i]
+            self._offer(best, i, self._fuzzy_score(q, name))
+
+        # 3. consonant skeleton, guarded against ordinary words (§5.3 negative controls)
+        strict, loose = _skeleton_keys(q)
+        for keys, table, base in ((strict, self._strict, _SKELETON), (loose, self._loose, _SKELETON_LOOSE)):
+            for k in keys:
+                for i in table.get(k, ()):
+                    if self._skeleton_guard(q, k, self._entries[i].code):
+                        self._offer(best, i, base)
+        for k in strict:
+            if len(k) < 4:
+                continue  # short skeletons collide with too many villages to match fuzzily
+            for key, ratio, _ in process.extract(k, self._strict_keys, scorer=fuzz.ratio, limit=10, score_cutoff=80):
+                for i in self._strict[key]:
+                    similarity = self._string_similarity(q, self._entries[i].code)
+                    self._offer(best, i, 0.5 * ratio + 0.5 * max(similarity, 0.0) if similarity >= 55 else 0.0)
+
+    def _fuzzy_score(self, q: str, name: str) -> float:
+        if len(name) <= len(q):
+            if f" {name} " in f" {q} " and len(name) >= 4:
+                return _CONTAINED  # the whole name appears in the message: "ana mn tetouan"
+            return float(fuzz.WRatio(q, name, processor=None))
+        score = max(float(fuzz.ratio(q, name)), 0.95 * fuzz.token_sort_ratio(q, name, processor=None))
+        return max(score, self._cover_score(q, name))
+
+    def _cover_score(self, q: str, name: str) -> float:
+        """Score a query that names part of a longer name ("Bernoussi" for "Sidi Bernoussi").
+
+        Every query word must match a name word, at least one of them distinctive (not
+        "sidi", "oulad", "ait"…); the score grows with the share of the name covered.
+        """
+        q_tokens, n_tokens = q.split(), name.split()
+        covered: set[int] = set()
+        distinctive = False
+        for qt in q_tokens:
+            hit = next((j for j, nt in enumerate(n_tokens)
+                        if j not in covered and len(qt) >= 3 and fuzz.ratio(qt, nt) >= 88), None)
+            if hit is None:
+                return 0.0
+            covered.add(hit)
+            distinctive |= n_tokens[hit] not in self._generic
+        if not distinctive:
+            return 0.0
+        share = sum(len(n_tokens[j]) for j in covered) / sum(len(t) for t in n_tokens)
+        return 70.0 + 20.0 * share
+
+    def _string_similarity(self, q: str, code: str) -> float:
+        """Best plain fuzz.ratio between the query and any spelling of this collectivity."""
+        return max(float(fuzz.ratio(q, t)) for t in self._texts_by_code[code])
+
+    def _skeleton_guard(self, q: str, key: str, code: str) -> bool:
+        # Ordinary words share short skeletons with villages (bghit ~ Labkhati, merci ~
+        # El Marsa), so for 3 consonants or fewer the spelling must also look alike.
+        return len(key) > 3 or self._string_similarity(q, code) >= 60
+
+    def _demote_palaces(self, q: str, best: dict[str, tuple[float, str]]) -> None:
+        """Keep palace communes below their city unless the query names the palace itself."""
+        q_tokens = q.split()
+        for code, city_code in self._palace_city.items():
+            if code not in best:
+                continue
+            city_tokens = {t for t in self._texts_by_code[city_code] for t in t.split()}
+            own = {t for t in self._texts_by_code[code] for t in t.split()} - city_tokens - self._generic
+            if any(fuzz.ratio(qt, t) >= 85 for qt in q_tokens for t in own):
+                continue
+            score, shown = best[code]
+            cap = best[city_code][0] - 1.0 if city_code in best else score
+            best[code] = (min(0.75 * score, cap), shown)

@@ -1,0 +1,383 @@
+"""The conversation engine: `advance(state, inbound, ctx)` applies one inbound message to a state.
+
+Deterministic and synchronous: no clock, no network, no database. It returns the new state and the effects
+(messages to send, requests to file) in order; `bot.services.conversations` persists and executes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from rapidfuzz import fuzz
+
+from bot.domain.directory import Directory
+from bot.domain.language import detect_language
+from bot.domain.text import normalise
+from bot.domain.validation import MAX_MESSAGE_CHARS, clean_text
+from bot.flows.spec import (
+    Effect,
+    Inbound,
+    InboundKind,
+    Option,
+    Outbound,
+    Profile,
+    RequestView,
+    Send,
+    SetLocale,
+    State,
+)
+from bot.i18n import LOCALES, N_, Translator, keywords, translator
+
+GLOBAL_COMMANDS = ("menu", "back", "cancel", "help", "lang")
+SLASH_ALIASES = {"start": "menu"}
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Read-only facts the service prepares for one turn."""
+
+    directory: Directory
+    today: date
+    default_locale: str = "ary"
+    requests: tuple[RequestView, ...] = ()
+    profile: Profile | None = None
+
+
+@dataclass(slots=True)
+class Turn:
+    """The work in progress while one inbound message is handled."""
+
+    state: State
+    ctx: Context
+    effects: list[Effect] = field(default_factory=list)
+
+    @property
+    def t(self) -> Translator:
+        return translator(self.state.locale or self.ctx.default_locale)
+
+    def say(self, message: str, **params: object) -> None:
+        """Send a message without buttons."""
+        self.say_text(self.t(message, **params))
+
+    def say_text(self, text: str, options: tuple[tuple[str, str], ...] = (), with_version: bool = False) -> None:
+        """Send already translated text, optionally with buttons bound to the current state version."""
+        version = self.state.version if (options or with_version) else None
+        self.effects.append(Send(Outbound(text=text, locale=self.t.locale, options=options, version=version)))
+
+    def label(self, option: Option) -> str:
+        """The option's label in the user's words."""
+        return option.label if option.literal else self.t(option.label)
+
+    def prompt(self) -> None:
+        """(Re-)ask the current step's question."""
+        step = current_step(self.state)
+        if step is not None:
+            step.prompt(self)
+
+    def error(self, message: str, **params: object) -> None:
+        """Explain what went wrong and ask the same question again; the state does not move."""
+        self.say(message, **params)
+        self.prompt()
+
+    def go(self, target: str, remember: bool = True) -> None:
+        """Move to `target` ('step' in this flow or 'flow:step'), bump the version, and ask its question."""
+        flow, _, step = target.rpartition(":")
+        flow = flow or self.state.flow or "menu"
+        return_to = self.state.scratch.pop("return_to", None)
+        if return_to and flow == self.state.flow and not target.startswith("@"):
+            flow, _, step = str(return_to).rpartition(":")
+        if remember and self.state.flow == flow and self.state.step:
+            self.state.history.append(self.state.step)
+        if flow != self.state.flow:
+            self.state.history = []
+            self.state.scratch = {}
+            if flow != "menu":
+                self.state.answers = {}
+        self.state.flow, self.state.step = flow, step
+        self.state.version += 1
+        self.prompt()
+
+    def set_locale(self, locale: str) -> None:
+        """Switch the conversation language and remember it for notices."""
+        self.state.locale = locale
+        self.state.locale_confirmed = True
+        self.effects.append(SetLocale(locale))
+
+
+class Step(Protocol):
+    id: str
+
+    def prompt(self, turn: Turn) -> None: ...
+
+    def handle(self, turn: Turn, inbound: Inbound) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    id: str
+    start: str
+    steps: Mapping[str, Step]
+
+
+FLOWS: dict[str, Flow] = {}
+
+
+def register(flow: Flow) -> Flow:
+    """Add a flow to the registry the engine dispatches on."""
+    FLOWS[flow.id] = flow
+    return flow
+
+
+def current_step(state: State) -> Step | None:
+    """The step the state points at, or None when it points nowhere known (e.g. after a flow was removed)."""
+    flow = FLOWS.get(state.flow or "")
+    return flow.steps.get(state.step or "") if flow else None
+
+
+def match_option(turn: Turn, options: tuple[Option, ...], inbound: Inbound) -> Option | None:
+    """The option a button press or typed text designates: its id, its number, its label, yes/no words."""
+    if inbound.kind is InboundKind.CHOICE:
+        return next((option for option in options if option.id == inbound.choice_id), None)
+    text = normalise(inbound.text)
+    if not text:
+        return None
+    if text.isdigit() and 1 <= int(text) <= len(options):
+        return options[int(text) - 1]
+    for option in options:
+        if text in (normalise(turn.label(option)), option.id):
+            return option
+    for word in ("yes", "no"):
+        if text in keywords(word):
+            found = next((option for option in options if option.id == word), None)
+            if found:
+                return found
+    best, best_score = None, 0.0
+    for option in options:
+        score = fuzz.ratio(text, normalise(turn.label(option)))
+        if score > best_score:
+            best, best_score = option, score
+    return best if best_score >= 85 else None
+
+
+def global_command(text: str) -> str | None:
+    """The global command ('menu', 'back', 'cancel', 'help', 'lang') a whole message asks for, if any."""
+    word = normalise(text)
+    if word.startswith("/"):
+        word = word[1:].split(" ", 1)[0].split("@", 1)[0]
+        word = SLASH_ALIASES.get(word, word)
+        return word if word in GLOBAL_COMMANDS else None
+    if not word or len(word) > 30:
+        return None
+    return next((name for name in GLOBAL_COMMANDS if word in keywords(name)), None)
+
+
+def first_locale(inbound: Inbound, default: str) -> str:
+    """The language to greet in: what the text looks like, else the channel's hint, else the default."""
+    if inbound.kind is InboundKind.TEXT:
+        detected = detect_language(inbound.text).locale
+        if detected in LOCALES:
+            return detected
+    hint = (inbound.locale_hint or "").split("-")[0].lower()
+    return hint if hint in ("fr", "ar") else default
+
+
+def advance(state: State, inbound: Inbound, ctx: Context) -> tuple[State, list[Effect]]:
+    """Apply one inbound message; return the new state and the effects to carry out, in order."""
+    turn = Turn(state=State.from_json(state.to_json()), ctx=ctx)
+    if inbound.kind is InboundKind.TEXT:
+        inbound = Inbound(kind=InboundKind.TEXT, text=clean_text(inbound.text)[: MAX_MESSAGE_CHARS + 1],
+                          locale_hint=inbound.locale_hint)
+    if turn.state.locale is None:
+        turn.state.locale = first_locale(inbound, ctx.default_locale)
+    step = current_step(turn.state)
+    if step is None:
+        turn.state.flow, turn.state.step = "menu", "main"
+        turn.state.version += 1
+        turn.say(N_("Salam! I am Bab, the door to your collectivity. I can send a request for information "
+                    "(law 31-13) or a complaint, observation or suggestion (decree 2-17-265) to your commune, "
+                    "province or region, and follow it up with you."))
+        turn.prompt()
+        return turn.state, turn.effects
+    if inbound.kind is InboundKind.TEXT:
+        if not inbound.text:
+            turn.error(N_("I received an empty message. Please write your answer, or tap one of the buttons."))
+            return turn.state, turn.effects
+        if len(inbound.text) > MAX_MESSAGE_CHARS:
+            turn.error(N_("Your message is too long: I can read up to {count} characters at a time."),
+                       count=MAX_MESSAGE_CHARS)
+            return turn.state, turn.effects
+        command = global_command(inbound.text)
+        if command is not None:
+            run_global(turn, command)
+            return turn.state, turn.effects
+    if inbound.kind is InboundKind.CHOICE and inbound.version != turn.state.version:
+        turn.error(N_("That button belongs to an earlier question. Here is where we are now:"))
+        return turn.state, turn.effects
+    step.handle(turn, inbound)
+    return turn.state, turn.effects
+
+
+def run_global(turn: Turn, command: str) -> None:
+    """Carry out menu, back, cancel, help or lang from anywhere."""
+    state = turn.state
+    if command == "menu":
+        turn.go("menu:main", remember=False)
+    elif command == "cancel":
+        if state.flow not in (None, "menu"):
+            turn.say(N_("Cancelled. Nothing was sent."))
+        turn.go("menu:main", remember=False)
+    elif command == "back":
+        if state.history:
+            state.scratch.pop("return_to", None)
+            previous = state.history.pop()
+            state.step = previous
+            state.version += 1
+            turn.prompt()
+        else:
+            turn.go("menu:main", remember=False)
+    elif command == "help":
+        turn.say(N_("You can type or tap at any time:\n• menu: back to the main menu\n• back: the previous question\n"
+                    "• cancel: drop what we are doing (nothing is sent)\n• language: change the language\n"
+                    "Your answers are kept until you confirm, so you can come back later."))
+        turn.prompt()
+    elif command == "lang":
+        if state.flow == "lang":
+            turn.prompt()
+            return
+        saved = {"flow": state.flow, "step": state.step, "answers": dict(state.answers),
+                 "scratch": dict(state.scratch), "history": list(state.history)}
+        turn.go("lang:choose", remember=False)
+        state.scratch = {"saved": saved}
+
+
+def resume_saved(turn: Turn) -> None:
+    """Go back to where the user was before `lang`, and ask that question again in the new language."""
+    state = turn.state
+    saved = state.scratch.get("saved") or {}
+    state.flow = saved.get("flow") or "menu"
+    state.step = saved.get("step") or "main"
+    state.answers = dict(saved.get("answers") or {})
+    state.scratch = dict(saved.get("scratch") or {})
+    state.history = list(saved.get("history") or [])
+    state.version += 1
+    if current_step(state) is None:
+        state.flow, state.step = "menu", "main"
+    turn.prompt()
+
+
+def option_rows(turn: Turn, options: tuple[Option, ...]) -> tuple[tuple[str, str], ...]:
+    """Options as (id, label) pairs in the user's words."""
+    return tuple((option.id, turn.label(option)) for option in options)
+
+
+Next = str | Callable[[Turn], str]
+
+
+def resolve(target: Next, turn: Turn) -> str:
+    """A step target, computed from the turn when it is a function."""
+    return target(turn) if callable(target) else target
+
+
+def wrong_kind(turn: Turn, inbound: Inbound, expects_choice: bool) -> None:
+    """Answer a photo, location or sticker sent where the step wants something else."""
+    if inbound.kind in (InboundKind.PHOTO, InboundKind.DOCUMENT):
+        turn.error(N_("Thank you, but I cannot use a file at this step.")
+                   if not expects_choice else N_("Please choose one of the options below."))
+    elif inbound.kind is InboundKind.LOCATION:
+        turn.error(N_("I cannot use a location at this step."))
+    else:
+        turn.error(N_("I can only read text messages and button presses here."))
+
+
+@dataclass(frozen=True, slots=True)
+class Choose:
+    """Ask the user to pick one option; save its id; go where the option (or `next`) says."""
+
+    id: str
+    question: str | Callable[[Turn], str]
+    options: tuple[Option, ...] | Callable[[Turn], tuple[Option, ...]]
+    next: Next | Mapping[str, Next] = ""
+    save: str | None = None
+    on_choose: Callable[[Turn, Option], bool] | None = None  # returns True when it moved the conversation itself
+
+    def current_options(self, turn: Turn) -> tuple[Option, ...]:
+        return self.options(turn) if callable(self.options) else self.options
+
+    def prompt(self, turn: Turn) -> None:
+        text = self.question(turn) if callable(self.question) else turn.t(self.question)
+        turn.say_text(text, option_rows(turn, self.current_options(turn)))
+
+    def handle(self, turn: Turn, inbound: Inbound) -> None:
+        if inbound.kind not in (InboundKind.TEXT, InboundKind.CHOICE):
+            wrong_kind(turn, inbound, expects_choice=True)
+            return
+        options = self.current_options(turn)
+        option = match_option(turn, options, inbound)
+        if option is None:
+            if inbound.kind is InboundKind.CHOICE:
+                turn.error(N_("That button belongs to an earlier question. Here is where we are now:"))
+            else:
+                turn.error(N_("Sorry, I did not understand. Please choose one of the options below "
+                              "(you can also type its number)."))
+            return
+        if self.save:
+            turn.state.answers[self.save] = option.id
+        if self.on_choose and self.on_choose(turn, option):
+            return
+        target = self.next.get(option.id, "") if isinstance(self.next, Mapping) else self.next
+        turn.go(resolve(target, turn))
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """Ask for free text (or a file or location when `accepts` says so), check it, save it, move on."""
+
+    id: str
+    question: str
+    save: str
+    next: Next
+    check: Callable[[str, Turn], object] = lambda text, turn: text
+    skip: Option | None = None  # a button that moves on without an answer
+    accepts: frozenset[InboundKind] = frozenset({InboundKind.TEXT})
+    defaults: Callable[[Turn], tuple[Option, ...]] | None = None  # extra buttons that answer for the user
+
+    def buttons(self, turn: Turn) -> tuple[Option, ...]:
+        extra = self.defaults(turn) if self.defaults else ()
+        return (*extra, self.skip) if self.skip else extra
+
+    def prompt(self, turn: Turn) -> None:
+        turn.say_text(turn.t(self.question), option_rows(turn, self.buttons(turn)), with_version=True)
+
+    def handle(self, turn: Turn, inbound: Inbound) -> None:
+        from bot.domain.validation import Invalid
+
+        buttons = self.buttons(turn)
+        if inbound.kind is InboundKind.CHOICE or (inbound.kind is InboundKind.TEXT and buttons):
+            option = match_option(turn, buttons, inbound)
+            if option is not None:
+                if option is self.skip:
+                    turn.state.answers.pop(self.save, None)
+                else:
+                    turn.state.answers[self.save] = option.id.partition(":")[2]
+                turn.go(resolve(self.next, turn))
+                return
+            if inbound.kind is InboundKind.CHOICE:
+                turn.error(N_("That button belongs to an earlier question. Here is where we are now:"))
+                return
+        if inbound.kind not in self.accepts:
+            wrong_kind(turn, inbound, expects_choice=False)
+            return
+        if inbound.kind is InboundKind.PHOTO and inbound.attachment_id is not None:
+            turn.state.answers[self.save] = {"attachment_id": inbound.attachment_id}
+        elif inbound.kind is InboundKind.LOCATION and inbound.lat is not None and inbound.lon is not None:
+            turn.state.answers[self.save] = {"lat": inbound.lat, "lon": inbound.lon}
+        else:
+            try:
+                turn.state.answers[self.save] = self.check(inbound.text, turn)
+            except Invalid as invalid:
+                turn.error(invalid.message, **invalid.params)
+                return
+        turn.go(resolve(self.next, turn))

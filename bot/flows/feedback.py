@@ -1,0 +1,129 @@
+"""Complaint, observation or suggestion to a collectivity (decree 2-17-265)."""
+
+from __future__ import annotations
+
+from bot.domain.validation import Invalid, check_free_text, check_phone_or_email
+from bot.flows.engine import Ask, Choose, Flow, Turn, register
+from bot.flows.places import PickPlace, place_label
+from bot.flows.spec import InboundKind, Option, Submit
+from bot.i18n import N_
+
+KIND_OPTIONS = (
+    Option("complaint", N_("A complaint")),
+    Option("observation", N_("An observation")),
+    Option("suggestion", N_("A suggestion")),
+)
+SERVICE_OPTIONS = (
+    Option("lighting", N_("Public lighting")),
+    Option("waste", N_("Waste and cleanliness")),
+    Option("roads", N_("Roads and pavements")),
+    Option("water", N_("Water and sanitation")),
+    Option("markets", N_("Markets")),
+    Option("parking", N_("Traffic and parking")),
+    Option("civil_status", N_("Civil status")),
+    Option("permits", N_("Permits and urban planning")),
+    Option("other", N_("Something else")),
+)
+SKIP_MEDIA = Option("skip", N_("Skip"))
+SKIP_CONTACT = Option("skip", N_("No, answer me here only"))
+CONFIRM_OPTIONS = (Option("send", N_("Send")), Option("edit", N_("Change something")), Option("cancel", N_("Cancel")))
+EDIT_OPTIONS = (
+    Option("kind", N_("The type")),
+    Option("place", N_("The collectivity")),
+    Option("service", N_("The service concerned")),
+    Option("description", N_("The description")),
+    Option("media", N_("The photo or location")),
+    Option("contact", N_("My contact")),
+)
+
+
+def no_text_here(text: str, turn: Turn) -> object:
+    raise Invalid(N_("Send a photo or share your location, or tap Skip."))
+
+
+def label_of(turn: Turn, options: tuple[Option, ...], option_id: object) -> str:
+    return next((turn.t(option.label) for option in options if option.id == option_id), "")
+
+
+def summary(turn: Turn) -> str:
+    answers = turn.state.answers
+    t = turn.t
+    place = turn.ctx.directory.get(str(answers.get("place", "")))
+    media = answers.get("media")
+    if isinstance(media, dict) and "attachment_id" in media:
+        media_text = t(N_("a photo"))
+    elif isinstance(media, dict) and "lat" in media:
+        media_text = t(N_("a location"))
+    else:
+        media_text = t(N_("none"))
+    lines = [
+        t(N_("Here is what you will send. Please check it:")),
+        "",
+        t(N_("Type: {kind}"), kind=label_of(turn, KIND_OPTIONS, answers.get("kind"))),
+        t(N_("To: {place}"), place=place_label(place, turn.ctx.directory, t) if place else "?"),
+        t(N_("Service: {service}"), service=label_of(turn, SERVICE_OPTIONS, answers.get("service"))),
+        t(N_("Description: {description}"), description=answers.get("description", "")),
+        t(N_("Attached: {media}"), media=media_text),
+        t(N_("Contact: {contact}"), contact=answers.get("contact") or t(N_("only here in the chat"))),
+        "",
+        t(N_("Personal data (law 09-08): what you send is used only to handle it and answer you, by the "
+             "collectivity you address and by Bab. It is not published. You can ask to see, correct or delete it "
+             "by writing here.")),
+    ]
+    return "\n".join(lines)
+
+
+def on_confirm(turn: Turn, option: Option) -> bool:
+    if option.id == "send":
+        answers = dict(turn.state.answers)
+        turn.effects.append(Submit(kind=str(answers.get("kind", "complaint")), answers=answers, locale=turn.t.locale))
+        turn.state.answers = {}
+        turn.go("menu:main", remember=False)
+        return True
+    if option.id == "cancel":
+        turn.say(N_("Cancelled. Nothing was sent."))
+        turn.go("menu:main", remember=False)
+        return True
+    return False
+
+
+def on_edit(turn: Turn, option: Option) -> bool:
+    turn.go(option.id)
+    turn.state.scratch["return_to"] = "feedback:confirm"
+    return True
+
+
+register(Flow(id="feedback", start="kind", steps={
+    "kind": Choose(id="kind", question=N_("What would you like to send?"), options=KIND_OPTIONS, save="kind",
+                   next="place"),
+    "place": PickPlace(
+        id="place",
+        question=N_("Which commune, province or region is it about? Type its name, or share your location."),
+        save="place", next="service",
+    ),
+    "service": Choose(id="service", question=N_("Which service does it concern?"), options=SERVICE_OPTIONS,
+                      save="service", next="description"),
+    "description": Ask(
+        id="description",
+        question=N_("Describe what happened or what you propose, with the place (street, neighbourhood) and "
+                    "since when:"),
+        save="description", next="media",
+        check=lambda text, turn: check_free_text(text, min_chars=10, max_chars=4000),
+    ),
+    "media": Ask(
+        id="media",
+        question=N_("You can add a photo or share the location of the problem. Otherwise tap Skip."),
+        save="media", next="contact", skip=SKIP_MEDIA, check=no_text_here,
+        accepts=frozenset({InboundKind.TEXT, InboundKind.PHOTO, InboundKind.LOCATION}),
+    ),
+    "contact": Ask(
+        id="contact",
+        question=N_("Would you like to leave a phone number or an e-mail address, in case the collectivity needs "
+                    "to reach you? You will get the answer here in any case."),
+        save="contact", next="confirm", skip=SKIP_CONTACT,
+        check=lambda text, turn: check_phone_or_email(text),
+    ),
+    "confirm": Choose(id="confirm", question=summary, options=CONFIRM_OPTIONS, on_choose=on_confirm, next="edit"),
+    "edit": Choose(id="edit", question=N_("What would you like to change?"), options=EDIT_OPTIONS,
+                   on_choose=on_edit),
+}))

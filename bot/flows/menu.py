@@ -1,0 +1,76 @@
+"""The main menu (with the one-tap language confirmation of a first conversation) and the language chooser."""
+
+from __future__ import annotations
+
+from bot.flows.engine import FLOWS, Choose, Flow, Turn, register, resume_saved
+from bot.flows.spec import Option
+from bot.i18n import LANGUAGE_NAMES, LOCALES, N_
+
+MENU_OPTIONS = (
+    Option("access", N_("Request information")),
+    Option("feedback", N_("Complaint, observation or suggestion")),
+    Option("mine", N_("My requests")),
+    Option("help", N_("Help")),
+)
+
+
+def menu_options(turn: Turn) -> tuple[Option, ...]:
+    """The menu, plus the other languages until the user has confirmed one."""
+    if turn.state.locale_confirmed:
+        return MENU_OPTIONS
+    others = tuple(Option(f"lang:{locale}", LANGUAGE_NAMES[locale], literal=True)
+                   for locale in LOCALES if locale != turn.state.locale)
+    return (*MENU_OPTIONS, *others)
+
+
+def menu_question(turn: Turn) -> str:
+    if turn.state.locale_confirmed:
+        return turn.t(N_("What would you like to do?"))
+    return turn.t(N_("What would you like to do? (I will go on in this language; tap another language below "
+                     "if you prefer.)"))
+
+
+def on_menu(turn: Turn, option: Option) -> bool:
+    if option.id.startswith("lang:"):
+        turn.set_locale(option.id.partition(":")[2])
+        turn.state.version += 1
+        turn.prompt()
+        return True
+    if not turn.state.locale_confirmed and turn.state.locale:
+        # Picking something in the proposed language is the confirmation we asked for.
+        turn.set_locale(turn.state.locale)
+    if option.id == "help":
+        turn.say(N_("Bab passes your request or complaint to the competent commune, province or region, gives you a "
+                    "reference and the legal date for the answer, and tells you here when the answer comes.\n\n"
+                    "• Request information: law 31-13 gives you the right to documents and data held by your "
+                    "collectivity. The answer is due within 20 working days (3 days when it is urgent).\n"
+                    "• Complaint, observation or suggestion: decree 2-17-265. The answer is due within 60 days.\n"
+                    "• My requests: follow or withdraw what you sent.\n\n"
+                    "Type menu, back, cancel or language at any time."))
+        turn.state.version += 1
+        turn.prompt()
+        return True
+    turn.go(f"{option.id}:{FLOWS[option.id].start}", remember=False)
+    return True
+
+
+register(Flow(id="menu", start="main", steps={
+    "main": Choose(id="main", question=menu_question, options=menu_options, on_choose=on_menu),
+}))
+
+
+def on_language(turn: Turn, option: Option) -> bool:
+    turn.set_locale(option.id)
+    turn.say(N_("Alright, I will write to you in this language from now on."))
+    resume_saved(turn)
+    return True
+
+
+register(Flow(id="lang", start="choose", steps={
+    "choose": Choose(
+        id="choose",
+        question=N_("Which language do you prefer?"),
+        options=tuple(Option(locale, LANGUAGE_NAMES[locale], literal=True) for locale in LOCALES),
+        on_choose=on_language,
+    ),
+}))

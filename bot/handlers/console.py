@@ -1,0 +1,59 @@
+"""The console channel (`bab chat`): talk to the bot in a terminal as a citizen, through the same core.
+
+Choices print as a numbered list; typing a number presses that button, anything else is sent as text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any, TextIO
+
+from bot.flows.spec import Inbound, InboundKind
+
+CHANNEL = "console"
+
+
+class ConsoleSender:
+    """Prints delivered messages and remembers the buttons of the last one that had any."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.options: list[str] = []
+        self.version: int | None = None
+
+    async def send(self, external_id: str, payload: dict[str, Any]) -> None:
+        self.out.write("\n" + str(payload.get("text", "")) + "\n")
+        options = payload.get("options") or []
+        if options:
+            self.options = [str(option["id"]) for option in options]
+            self.version = payload.get("version")
+            for number, option in enumerate(options, start=1):
+                self.out.write(f"  {number}. {option['label']}\n")
+        self.out.flush()
+
+    def parse(self, line: str) -> Inbound:
+        """A typed number that names a shown option is a button press; the rest is text."""
+        text = line.rstrip("\n")
+        if text.strip().isdigit() and 1 <= int(text.strip()) <= len(self.options):
+            return Inbound(kind=InboundKind.CHOICE, choice_id=self.options[int(text.strip()) - 1],
+                           version=self.version)
+        return Inbound(kind=InboundKind.TEXT, text=text)
+
+
+async def chat(bab: Any, user: str, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
+    """Read lines until end of input; each goes through the core, replies come back through the outbox."""
+    sender = ConsoleSender(out)
+    bab.dispatcher.senders[CHANNEL] = sender
+    await bab.dispatcher.dispatch_once()  # anything left from an earlier session
+    loop = asyncio.get_running_loop()
+    interactive = stdin.isatty()
+    while True:
+        if interactive:
+            out.write("> ")
+            out.flush()
+        line = await loop.run_in_executor(None, stdin.readline)
+        if not line:
+            break
+        await bab.conversations.handle(CHANNEL, user, sender.parse(line))
+        await bab.dispatcher.dispatch_once()

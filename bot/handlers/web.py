@@ -1,0 +1,262 @@
+"""The web chat channel: the page, and a JSON API with long polling behind it.
+
+A visitor is an identity like any other, keyed by a random token in an HttpOnly cookie (only its hash is stored).
+This adapter verifies and parses requests, calls the core, and renders the outbox rows the dispatcher delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import secrets
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.domain.validation import MAX_MESSAGE_CHARS
+from bot.flows.spec import Inbound, InboundKind
+from bot.i18n import N_, translator
+from bot.services.conversations import Conversations, NewAttachment
+from bot.storage import repos
+
+log = logging.getLogger(__name__)
+CHANNEL = "web"
+COOKIE = "bab_chat"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_BODY_BYTES = 64 * 1024
+IMAGE_SIGNATURES = {b"\xff\xd8\xff": ("image/jpeg", "jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", "png"),
+                    b"GIF87a": ("image/gif", "gif"), b"GIF89a": ("image/gif", "gif")}
+
+UI_STRINGS = {
+    "title": N_("Bab: ask your collectivity"),
+    "placeholder": N_("Write your message…"),
+    "send": N_("Send"),
+    "attach_photo": N_("Send a photo"),
+    "share_location": N_("Share my location"),
+    "offline": N_("Connection lost. Trying again…"),
+    "reconnected": N_("Connected again."),
+    "empty_message": N_("Write something first."),
+    "too_long": N_("This message is too long."),
+    "sending_failed": N_("The message could not be sent. Please try again."),
+    "intro": N_("Write hello in the language you prefer: Darija, French or Arabic."),
+}
+
+
+class WebChannel:
+    """Delivery side of the web chat: 'sending' is marking the row delivered and waking the visitor's poll."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
+
+    async def send(self, external_id: str, payload: dict[str, Any]) -> None:
+        """Nothing to push: the browser fetches delivered rows itself."""
+
+    def delivered(self, channel: str, external_id: str) -> None:
+        """Wake the long polls of this visitor (called by the dispatcher after it recorded a delivery)."""
+        if channel == CHANNEL:
+            self._waiters[external_id].set()
+
+    async def wait(self, external_id: str, timeout: float) -> None:
+        """Wait until something is delivered to this visitor, or `timeout` seconds."""
+        event = self._waiters[external_id]
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            event.clear()
+
+
+CONVERSATIONS = web.AppKey("conversations", Conversations)
+SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+WEB_CHANNEL = web.AppKey("web_channel", WebChannel)
+UPLOADS = web.AppKey("uploads", Path)
+SECURE_COOKIES = web.AppKey("secure_cookies", bool)
+
+
+def visitor_id(token: str) -> str:
+    """The stored identity key for a cookie token: its hash, so a database leak gives no usable cookie."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_of(request: web.Request) -> str | None:
+    token = request.cookies.get(COOKIE)
+    return token if token and 20 <= len(token) <= 100 and token.isascii() else None
+
+
+def require_visitor(request: web.Request) -> str:
+    token = token_of(request)
+    if token is None:
+        raise web.HTTPUnauthorized(text='{"error": "no chat session: reload the page"}', content_type="application/json")
+    return visitor_id(token)
+
+
+def direction(locale: str) -> str:
+    return translator(locale).direction
+
+
+def render(row_id: int | None, sender: str, payload: dict[str, Any], at: str) -> dict[str, Any]:
+    """A message as the page draws it."""
+    locale = str(payload.get("locale") or "fr")
+    return {"id": row_id, "from": sender, "text": payload.get("text", ""), "options": payload.get("options", []),
+            "version": payload.get("version"), "locale": locale, "dir": direction(locale), "at": at}
+
+
+async def error_response(request: web.Request, message: str, status: int) -> web.Response:
+    token = token_of(request)
+    locale = await request.app[CONVERSATIONS].locale_of(CHANNEL, visitor_id(token)) if token else "fr"
+    return web.json_response({"error": translator(locale)(message)}, status=status)
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    response = web.FileResponse(STATIC_DIR / "index.html")
+    if token_of(request) is None:
+        response.set_cookie(COOKIE, secrets.token_urlsafe(32), max_age=365 * 24 * 3600, httponly=True,
+                            samesite="Lax", secure=request.app[SECURE_COOKIES], path="/")
+    return response
+
+
+async def ui(request: web.Request) -> web.Response:
+    token = token_of(request)
+    locale = await request.app[CONVERSATIONS].locale_of(CHANNEL, visitor_id(token)) if token else \
+        request.app[CONVERSATIONS].default_locale
+    t = translator(locale)
+    return web.json_response({"locale": t.locale, "dir": t.direction,
+                              "strings": {key: t(message) for key, message in UI_STRINGS.items()}})
+
+
+async def transcript(request: web.Request) -> web.Response:
+    visitor = require_visitor(request)
+    async with request.app[SESSIONS]() as session:
+        identity = await repos.find_identity(session, CHANNEL, visitor)
+        if identity is None:
+            return web.json_response({"messages": [], "last_id": 0})
+        sent = await repos.sent_messages(session, identity.id, 0, limit=500)
+        received = await repos.inbound_messages(session, identity.id, limit=500)
+    items: list[tuple[str, int, dict[str, Any]]] = []
+    for row in sent:
+        items.append((row.created_at.isoformat(), 1, render(row.id, "bot", row.payload, row.created_at.isoformat())))
+    for row in received:
+        text = row.text or ""
+        if row.kind == InboundKind.CHOICE.value:
+            # Show the label the visitor tapped, found on the latest bot message that offered it.
+            text = next((option["label"] for message in reversed(sent) if message.created_at <= row.created_at
+                         for option in message.payload.get("options", []) if option.get("id") == row.text), "")
+        elif row.kind != InboundKind.TEXT.value:
+            text = {"photo": "📷", "location": "📍"}.get(row.kind, "…")
+        if text:
+            items.append((row.created_at.isoformat(), 0, {"id": None, "from": "user", "text": text, "options": [],
+                                                          "version": None, "locale": "", "dir": "auto",
+                                                          "at": row.created_at.isoformat()}))
+    items.sort(key=lambda item: (item[0], item[1]))
+    return web.json_response({"messages": [item[2] for item in items], "last_id": sent[-1].id if sent else 0})
+
+
+async def poll(request: web.Request) -> web.Response:
+    visitor = require_visitor(request)
+    try:
+        after = int(request.query.get("after", "0"))
+        wait = min(max(float(request.query.get("wait", "25")), 0.0), 30.0)
+    except ValueError:
+        raise web.HTTPBadRequest(text='{"error": "bad query"}', content_type="application/json") from None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        async with request.app[SESSIONS]() as session:
+            identity = await repos.find_identity(session, CHANNEL, visitor)
+            rows = await repos.sent_messages(session, identity.id, after) if identity else []
+        remaining = deadline - loop.time()
+        if rows or remaining <= 0:
+            break
+        # Another worker may deliver: look again at least every 5 s even without a local wake-up.
+        await request.app[WEB_CHANNEL].wait(visitor, min(remaining, 5.0))
+    messages = [render(row.id, "bot", row.payload, row.created_at.isoformat()) for row in rows]
+    return web.json_response({"messages": messages, "last_id": rows[-1].id if rows else after})
+
+
+async def post_message(request: web.Request) -> web.Response:
+    visitor = require_visitor(request)
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return await error_response(request, N_("This message is too long."), 413)
+    try:
+        raw = await request.content.read(MAX_BODY_BYTES + 1)
+        if len(raw) > MAX_BODY_BYTES:
+            return await error_response(request, N_("This message is too long."), 413)
+        body = json.loads(raw.decode("utf-8"))
+        if not isinstance(body, dict):
+            raise ValueError("not an object")
+    except (ValueError, UnicodeDecodeError):
+        return await error_response(request, N_("I could not read that message. Please type it again."), 400)
+    choice = body.get("choice")
+    if isinstance(choice, dict) and isinstance(choice.get("id"), str) and len(choice["id"]) <= 64:
+        version = choice.get("version")
+        inbound = Inbound(kind=InboundKind.CHOICE, choice_id=choice["id"],
+                          version=version if isinstance(version, int) else None)
+    elif isinstance(body.get("text"), str):
+        # Longer texts go through so that the bot explains the limit in the conversation itself.
+        inbound = Inbound(kind=InboundKind.TEXT, text=body["text"][: MAX_MESSAGE_CHARS * 3],
+                          locale_hint=request.headers.get("Accept-Language", "")[:2] or None)
+    else:
+        return await error_response(request, N_("I could not read that message. Please type it again."), 400)
+    await request.app[CONVERSATIONS].handle(CHANNEL, visitor, inbound)
+    return web.json_response({"ok": True}, status=202)
+
+
+async def post_location(request: web.Request) -> web.Response:
+    visitor = require_visitor(request)
+    try:
+        body = await request.json()
+        lat, lon = float(body["lat"]), float(body["lon"])
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValueError("out of range")
+    except (ValueError, KeyError, TypeError):
+        return await error_response(request, N_("I could not read that location."), 400)
+    await request.app[CONVERSATIONS].handle(CHANNEL, visitor, Inbound(kind=InboundKind.LOCATION, lat=lat, lon=lon))
+    return web.json_response({"ok": True}, status=202)
+
+
+async def post_upload(request: web.Request) -> web.Response:
+    visitor = require_visitor(request)
+    try:
+        reader = await request.multipart()
+        part = await reader.next()
+    except (ValueError, AssertionError, KeyError):
+        return await error_response(request, N_("Please send a photo (JPEG, PNG or GIF)."), 400)
+    if part is None or getattr(part, "name", None) != "file":
+        return await error_response(request, N_("Please send a photo (JPEG, PNG or GIF)."), 400)
+    data = bytearray()
+    while chunk := await part.read_chunk():  # type: ignore[union-attr]
+        data.extend(chunk)
+        if len(data) > MAX_UPLOAD_BYTES:
+            return await error_response(request, N_("This photo is too large: 5 MB at most."), 413)
+    kind = next((value for signature, value in IMAGE_SIGNATURES.items() if data.startswith(signature)), None)
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        kind = ("image/webp", "webp")
+    if kind is None:
+        return await error_response(request, N_("Please send a photo (JPEG, PNG or GIF)."), 415)
+    uploads = request.app[UPLOADS]
+    uploads.mkdir(parents=True, exist_ok=True)
+    name = f"{secrets.token_hex(16)}.{kind[1]}"
+    (uploads / name).write_bytes(bytes(data))
+    await request.app[CONVERSATIONS].handle(CHANNEL, visitor, Inbound(kind=InboundKind.PHOTO),
+                                            attachment=NewAttachment(kind="photo", ref=name, mime=kind[0],
+                                                                     size=len(data)))
+    return web.json_response({"ok": True}, status=202)
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the page and its API on `app`."""
+    app.router.add_get("/", index)
+    app.router.add_get("/api/ui", ui)
+    app.router.add_get("/api/transcript", transcript)
+    app.router.add_get("/api/messages", poll)
+    app.router.add_post("/api/messages", post_message)
+    app.router.add_post("/api/location", post_location)
+    app.router.add_post("/api/upload", post_upload)
+    app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)

@@ -1,0 +1,118 @@
+"""Gettext catalogues under `locales/`, a Translator per locale, and locale-aware dates.
+
+Catalogues are read from the `.po` files on first use (no compile step, so they cannot drift from a stale `.mo`).
+Darija (`ary`) falls back to Arabic, then French, message by message; CLDR has no Darija data, so dates in
+Darija use Moroccan Arabic (`ar_MA`) month names, which are the ones Moroccans use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from babel.dates import format_date
+from babel.messages.pofile import read_po
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LOCALES: tuple[str, ...] = ("ary", "fr", "ar")
+RTL_LOCALES = frozenset({"ary", "ar"})
+FALLBACKS: dict[str, tuple[str, ...]] = {"ary": ("ar", "fr"), "ar": ("fr",), "fr": ()}
+BABEL_LOCALE = {"ary": "ar_MA", "ar": "ar_MA", "fr": "fr_MA"}
+# What each language is called in its own words: shown on the language buttons.
+LANGUAGE_NAMES = {"ary": "الدارجة", "fr": "Français", "ar": "العربية الفصحى"}
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, at render time."""
+    return message
+
+
+Messages = dict[tuple[str | None, str], str]
+
+
+@lru_cache(maxsize=None)
+def _catalogue(locale: str) -> Messages:
+    """(context, msgid) → translation for the non-fuzzy, non-empty entries of a locale's `.po` file."""
+    path = LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not path.is_file():
+        return {}
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=BABEL_LOCALE.get(locale, locale))
+    return {
+        (message.context, str(message.id)): str(message.string)
+        for message in catalog
+        if message.id and message.string and not message.fuzzy and isinstance(message.string, str)
+    }
+
+
+def reload_catalogues() -> None:
+    """Forget the parsed catalogues (after the `.po` files changed)."""
+    _catalogue.cache_clear()
+    translator.cache_clear()
+
+
+class Translator:
+    """Translations and formatting for one locale; cheap to share, safe across tasks."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale if locale in LOCALES else "fr"
+        # Looked up message by message: Darija falls back to Arabic, then French, then the English msgid.
+        self._chain = [_catalogue(self.locale), *(_catalogue(fallback) for fallback in FALLBACKS[self.locale])]
+
+    def _lookup(self, context: str | None, message: str) -> str:
+        for messages in self._chain:
+            found = messages.get((context, message))
+            if found:
+                return found
+        return message
+
+    @property
+    def direction(self) -> str:
+        """'rtl' for Arabic script locales, else 'ltr'."""
+        return "rtl" if self.locale in RTL_LOCALES else "ltr"
+
+    def __call__(self, message: str, **params: object) -> str:
+        """Translate `message` and fill its named {placeholders}."""
+        text = self._lookup(None, message)
+        return text.format(**params) if params else text
+
+    def pgettext(self, context: str, message: str, **params: object) -> str:
+        """Translate a short label that needs a context to be unambiguous."""
+        text = self._lookup(context, message)
+        return text.format(**params) if params else text
+
+    def date(self, day: date) -> str:
+        """A date written out for this locale, e.g. '12 décembre 2026' or '12 دجنبر 2026'."""
+        text = format_date(day, format="long", locale=BABEL_LOCALE[self.locale])
+        return text.replace("\u200f", "")
+
+
+@lru_cache(maxsize=None)
+def translator(locale: str) -> Translator:
+    """The shared Translator for `locale` (unknown locales get French)."""
+    return Translator(locale)
+
+
+def keywords(name: str, locales: Iterable[str] = LOCALES) -> frozenset[str]:
+    """Words that mean the command `name` ('menu', 'back'…) in any locale, as the catalogues list them."""
+    from bot.domain.text import normalise
+
+    words: set[str] = {name}
+    for locale in locales:
+        listed = translator(locale)(KEYWORD_MSGIDS[name])
+        words.update(normalise(word) for word in listed.split(",") if word.strip())
+    return frozenset(word for word in words if word)
+
+
+# The msgid for each command's keyword list: the translations are comma-separated words a user may type.
+KEYWORD_MSGIDS = {
+    "menu": N_("menu,main menu,home,start"),
+    "back": N_("back,previous"),
+    "cancel": N_("cancel,stop,quit"),
+    "help": N_("help"),
+    "lang": N_("language,lang"),
+    "yes": N_("yes,ok,okay"),
+    "no": N_("no"),
+}

@@ -1,0 +1,211 @@
+"""Queries and writes over the tables. Functions take a session inside a transaction and never commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.directory import Alias, Collectivity
+from bot.flows.spec import Outbound, Profile, RequestView
+from bot.storage import tables
+
+
+async def identity_for(session: AsyncSession, channel: str, external_id: str, now: datetime,
+                       locale: str | None = None) -> tables.Identity:
+    """The identity for (channel, external_id), created with a new citizen on first contact."""
+    found = await session.scalar(
+        select(tables.Identity).where(tables.Identity.channel == channel, tables.Identity.external_id == external_id)
+    )
+    if found is not None:
+        found.last_seen_at = now
+        return found
+    citizen = tables.Citizen(locale=locale, created_at=now)
+    session.add(citizen)
+    await session.flush()
+    identity = tables.Identity(citizen_id=citizen.id, channel=channel, external_id=external_id, unreachable=False,
+                               created_at=now, last_seen_at=now)
+    session.add(identity)
+    await session.flush()
+    return identity
+
+
+async def find_identity(session: AsyncSession, channel: str, external_id: str) -> tables.Identity | None:
+    """The identity for (channel, external_id), if it exists."""
+    return await session.scalar(
+        select(tables.Identity).where(tables.Identity.channel == channel, tables.Identity.external_id == external_id)
+    )
+
+
+async def record_inbound(session: AsyncSession, identity_id: int, channel: str, kind: str, text: str | None,
+                         external_id: str | None, now: datetime) -> bool:
+    """Store an inbound message; False when the channel already delivered this external id (a redelivery)."""
+    if external_id is not None:
+        seen = await session.scalar(select(tables.InboundMessage.id).where(
+            tables.InboundMessage.channel == channel, tables.InboundMessage.external_id == external_id))
+        if seen is not None:
+            return False
+    session.add(tables.InboundMessage(identity_id=identity_id, channel=channel, external_id=external_id, kind=kind,
+                                      text=text, created_at=now))
+    await session.flush()
+    return True
+
+
+async def conversation_for_update(session: AsyncSession, identity_id: int) -> tables.Conversation | None:
+    """The identity's conversation row, locked until the end of the transaction (FOR UPDATE on PostgreSQL)."""
+    return await session.scalar(
+        select(tables.Conversation).where(tables.Conversation.identity_id == identity_id).with_for_update()
+    )
+
+
+async def save_conversation(session: AsyncSession, identity_id: int, row: tables.Conversation | None,
+                            state: dict[str, Any], version: int, now: datetime) -> None:
+    """Write the new state; the version only ever grows."""
+    if row is None:
+        session.add(tables.Conversation(identity_id=identity_id, state=state, version=version, updated_at=now))
+    else:
+        row.state, row.version, row.updated_at = state, version, now
+    await session.flush()
+
+
+async def request_views(session: AsyncSession, citizen_id: int) -> tuple[RequestView, ...]:
+    """The citizen's own requests, newest first."""
+    rows = await session.scalars(
+        select(tables.Request).where(tables.Request.citizen_id == citizen_id).order_by(tables.Request.id.desc())
+    )
+    return tuple(
+        RequestView(reference=row.reference, kind=row.kind, status=row.status,
+                    collectivity_code=row.collectivity_code, subject=row.subject,
+                    received_on=row.received_at.date(), due_on=row.due_on)
+        for row in rows
+    )
+
+
+async def last_profile(session: AsyncSession, citizen_id: int) -> Profile | None:
+    """Name, card number and contact from the citizen's latest access request."""
+    row = await session.scalar(
+        select(tables.Request)
+        .where(tables.Request.citizen_id == citizen_id, tables.Request.kind == "access")
+        .order_by(tables.Request.id.desc())
+        .limit(1)
+    )
+    if row is None or not (row.requester_name and row.id_number and row.contact):
+        return None
+    return Profile(name=row.requester_name, id_number=row.id_number, contact=row.contact)
+
+
+async def reference_taken(session: AsyncSession, reference: str) -> bool:
+    """True when a request already has this reference."""
+    return await session.scalar(select(tables.Request.id).where(tables.Request.reference == reference)) is not None
+
+
+async def request_by_reference(session: AsyncSession, reference: str) -> tables.Request | None:
+    """The request with this reference, locked for the transaction."""
+    return await session.scalar(
+        select(tables.Request).where(tables.Request.reference == reference).with_for_update()
+    )
+
+
+async def append_event(session: AsyncSession, request_id: int, kind: str, actor: str, now: datetime,
+                       data: dict[str, Any] | None = None) -> None:
+    """Add one entry to a request's history (never updated or deleted)."""
+    session.add(tables.RequestEvent(request_id=request_id, at=now, kind=kind, actor=actor, data=data or {}))
+
+
+async def enqueue(session: AsyncSession, identity_id: int, channel: str, message: Outbound, now: datetime) -> None:
+    """Queue a message for delivery in the current transaction."""
+    session.add(tables.OutboxMessage(identity_id=identity_id, channel=channel, payload=message.to_payload(),
+                                     status="pending", attempts=0, next_attempt_at=now, created_at=now))
+
+
+async def claim_attachment(session: AsyncSession, attachment_id: int, identity_id: int, request_id: int) -> bool:
+    """Link the identity's own attachment to a request; False when it is not theirs."""
+    result = await session.execute(
+        update(tables.Attachment)
+        .where(tables.Attachment.id == attachment_id, tables.Attachment.identity_id == identity_id)
+        .values(request_id=request_id)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def add_attachment(session: AsyncSession, identity_id: int, kind: str, ref: str, mime: str | None,
+                         size: int | None, now: datetime) -> int:
+    """Store an attachment's reference; returns its id."""
+    row = tables.Attachment(identity_id=identity_id, kind=kind, ref=ref, mime=mime, size=size, created_at=now)
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def collectivity_count(session: AsyncSession) -> int:
+    """How many collectivities the directory holds."""
+    return int(await session.scalar(select(func.count()).select_from(tables.Collectivity)) or 0)
+
+
+async def load_directory_rows(session: AsyncSession) -> tuple[list[Collectivity], list[Alias], set[str]]:
+    """Everything needed to build the in-memory Directory, plus the codes that answer on Bab."""
+    rows = (await session.scalars(select(tables.Collectivity))).all()
+    places = [
+        Collectivity(code=row.code, level=row.level, name_fr=row.name_fr, name_ar=row.name_ar,
+                     parent_code=row.parent_code, population=row.population, lat=row.lat, lon=row.lon,
+                     province_type=row.province_type, commune_type=row.commune_type)
+        for row in rows
+    ]
+    aliases = [Alias(code=row.code, alias=row.alias, kind=row.kind)
+               for row in (await session.scalars(select(tables.CollectivityAlias))).all()]
+    return places, aliases, {row.code for row in rows if row.on_bab}
+
+
+async def upsert_directory(session: AsyncSession, places: list[Collectivity], aliases: list[Alias]) -> int:
+    """Insert or update every collectivity and alias (parents first); returns how many rows changed."""
+    existing = {row.code: row for row in (await session.scalars(select(tables.Collectivity))).all()}
+    order = {"region": 0, "province": 1, "commune": 2}
+    changed = 0
+    for place in sorted(places, key=lambda p: order.get(p.level, 3)):
+        values = dict(level=place.level, name_fr=place.name_fr, name_ar=place.name_ar, parent_code=place.parent_code,
+                      province_type=place.province_type, commune_type=place.commune_type,
+                      population=place.population, lat=place.lat, lon=place.lon)
+        row = existing.get(place.code)
+        if row is None:
+            session.add(tables.Collectivity(code=place.code, on_bab=False, **values))
+            changed += 1
+        elif any(getattr(row, key) != value for key, value in values.items()):
+            for key, value in values.items():
+                setattr(row, key, value)
+            changed += 1
+        if changed and changed % 500 == 0:
+            await session.flush()
+    await session.flush()
+    known = {(row.code, row.alias) for row in (await session.scalars(select(tables.CollectivityAlias))).all()}
+    for alias in aliases:
+        if (alias.code, alias.alias) not in known and alias.code in existing.keys() | {p.code for p in places}:
+            session.add(tables.CollectivityAlias(code=alias.code, alias=alias.alias, kind=alias.kind))
+            known.add((alias.code, alias.alias))
+            changed += 1
+    await session.flush()
+    return changed
+
+
+
+async def sent_messages(session: AsyncSession, identity_id: int, after_id: int = 0,
+                        limit: int = 200) -> list[tables.OutboxMessage]:
+    """Delivered messages to the identity with an id above `after_id`, oldest first."""
+    rows = await session.scalars(
+        select(tables.OutboxMessage)
+        .where(tables.OutboxMessage.identity_id == identity_id, tables.OutboxMessage.status == "sent",
+               tables.OutboxMessage.id > after_id)
+        .order_by(tables.OutboxMessage.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def inbound_messages(session: AsyncSession, identity_id: int, limit: int = 200) -> list[tables.InboundMessage]:
+    """The identity's latest inbound messages, oldest first."""
+    rows = await session.scalars(
+        select(tables.InboundMessage).where(tables.InboundMessage.identity_id == identity_id)
+        .order_by(tables.InboundMessage.id.desc()).limit(limit)
+    )
+    return list(reversed(list(rows)))
