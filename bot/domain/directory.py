@@ -20,6 +20,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from bot.domain.language import chat_words as default_chat_words
 from bot.domain.text import normalise, skeleton, tifinagh_to_latin
 
 __all__ = [
@@ -99,11 +100,12 @@ EXONYMS: dict[str, tuple[str, ...]] = {
     "07.431.01.03": ("Asfi", "Safi"),  # Safi
     "01.331.01.01": ("Alcazarquivir", "L9sar lkbir", "Lqsar lkbir", "Ksar Lkbir"),  # Ksar El Kebir
     "01.331.01.03": ("Larache", "Laaraich", "L3rayech"),  # Larache
-    "07.191.01.03": ("Kelaa des Sraghna", "El Kelaa des Sraghna", "Kalaa Sraghna"),  # Kelâat Sraghna
+    "07.191.01.03": ("Kelaa des Sraghna", "El Kelaa des Sraghna", "Kalaa Sraghna", "El Kelaa", "Kelaa"),  # Kelâat Sraghna
     "03.531.01.01": ("Ghafsai",),  # Rhafsai
     "07.427.01.01": ("Benguerir", "Bengrir", "Ben Grir"),  # Ben Guerir
     "04.501.01.07": ("Temara", "Tmara"),  # Témara
     "02.381.01.05": ("Nadour", "Nadore"),  # Nador
+    "01.405.01.09": ("Ouazzane", "Wazzan", "Wezzane"),  # Ouezzane
     "05.091.01.01": ("Bni Mlal", "Beni Mellal", "Beni-Mellal"),  # Béni Mellal
 }
 
@@ -116,6 +118,10 @@ PALACE_COMMUNES: frozenset[str] = frozenset(
 
 MIN_SCORE = 75.0  # below this a candidate is noise, not a suggestion
 _MAX_QUERY = 100  # characters; place names are short and rapidfuzz is O(n*m)
+_MIN_LETTERS = 3  # "la", "f", "لا": nothing shorter names a place
+_FUZZY_CANDIDATES = 100  # WRatio's token-set score crowds the top with names sharing "el", "sidi"
+_MIN_SKELETON = 3  # consonants; "sidi" (sd) or "had" (hd) would match villages
+_FUZZY_SKELETON_SIMILARITY = 55.0  # string ratio needed besides a near-equal skeleton
 _LEVEL_RANK = {"commune": 0, "province": 1, "region": 2}
 _GENERIC_MIN_NAMES = 5  # a token shared by this many names does not identify a place
 
@@ -189,20 +195,37 @@ def _norm(s: str) -> str:
     return normalise(tifinagh_to_latin(s))
 
 
-def _skeleton_keys(norm: str) -> tuple[frozenset[str], frozenset[str]]:
-    """Strict and loose skeleton keys of a normalised string, with spaces removed (so "bengrir" meets "Ben Guerir").
+def _drop_glued_article(word: str) -> str:
+    # Darija glues the article to the next consonant: "lhoceima", "l9sar", "لمحمدية".
+    # "Lamine" or "Larache" start with a real l followed by a vowel and keep it.
+    if len(word) > 2 and word[0] in ("l", "ل") and word[1] not in "aeiouyاوي":
+        return word[1:]
+    return word
 
-    Strict keys: the skeleton, and the skeleton with a glued article l dropped from each
-    word (l3youn / العيون). Loose keys also drop w, since French "ou" and Arabic و are
-    written as a vowel by one side and a consonant by the other (Médiouna / مديونة).
+
+def _skeleton_keys(norm: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Strict and loose skeleton keys of a normalised string, spaces removed (so "bengrir" meets "Ben Guerir").
+
+    Strict keys: the skeleton, and the skeleton with glued articles dropped (lhoceima /
+    الحسيمة). Loose keys also drop w, because French "ou" and Arabic و are written as a
+    vowel by one side and a consonant by the other (Bouyablane / بويبلان). Keys of fewer
+    than three consonants are not returned: they collide with too many ordinary words.
     """
-    words = skeleton(norm).split()
-    if not words:
-        return frozenset(), frozenset()
-    no_l = [w[1:] if w.startswith("l") and len(w) > 1 else w for w in words]
-    strict = {"".join(words), "".join(no_l)}
+    variants = {norm, " ".join(_drop_glued_article(w) for w in norm.split())}
+    strict = {skeleton(v).replace(" ", "") for v in variants}
     loose = {k.replace("w", "") for k in strict}
-    return frozenset(k for k in strict if k), frozenset(k for k in loose if k)
+    return (frozenset(k for k in strict if len(k) >= _MIN_SKELETON),
+            frozenset(k for k in loose if len(k) >= _MIN_SKELETON))
+
+
+def _skeleton_guard(key: str) -> float:
+    """Minimum fuzz.ratio between query and name for a skeleton match on `key`.
+
+    Ordinary words share short skeletons with villages (bghit ~ Labkhati, merci ~ El Marsa,
+    bonjour ~ ابن جرير), so the spelling must also look alike; the shorter the key, the
+    closer (§5.3).
+    """
+    return 60.0 if len(key) <= 3 else 50.0 if len(key) == 4 else 40.0
 
 
 def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -215,7 +238,17 @@ def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 class Directory:
     """An in-memory index of collectivities, built once; lookups and matching never do I/O."""
 
-    def __init__(self, collectivities: Iterable[Collectivity], aliases: Iterable[Alias] = ()) -> None:
+    def __init__(
+        self,
+        collectivities: Iterable[Collectivity],
+        aliases: Iterable[Alias] = (),
+        *,
+        chat_words: Iterable[str] | None = None,
+    ) -> None:
+        """Build the index; `chat_words` (default: the language markers) are words never matched fuzzily on their own."""
+        self._chat_words: frozenset[str] = frozenset(
+            normalise(w) for w in (default_chat_words() if chat_words is None else chat_words)
+        )
         self._items: dict[str, Collectivity] = {c.code: c for c in collectivities}
         entries: list[_Entry] = []
         for c in self._items.values():
@@ -233,7 +266,7 @@ class Directory:
         self._exact: dict[str, list[int]] = {}
         self._strict: dict[str, list[int]] = {}
         self._loose: dict[str, list[int]] = {}
-        self._texts_by_code: dict[str, list[str]] = {}
+        self._spellings: dict[str, list[tuple[str, str]]] = {}  # code -> (normalised, as written)
         for i, e in enumerate(self._entries):
             self._exact.setdefault(e.text, []).append(i)
             strict, loose = _skeleton_keys(e.text)
@@ -241,7 +274,7 @@ class Directory:
                 self._strict.setdefault(k, []).append(i)
             for k in loose:
                 self._loose.setdefault(k, []).append(i)
-            self._texts_by_code.setdefault(e.code, []).append(e.text)
+            self._spellings.setdefault(e.code, []).append((e.text, e.shown))
         self._strict_keys: list[str] = list(self._strict)
 
         token_names = Counter(t for e in self._entries if e.kind == "name" for t in set(e.text.split()))
@@ -285,7 +318,7 @@ class Directory:
         `levels` keeps only those levels (e.g. {"commune"}).
         """
         text = _norm(query[:_MAX_QUERY])
-        if not any(ch.isalpha() for ch in text):
+        if sum(ch.isalpha() for ch in text) < _MIN_LETTERS:
             return []
         best: dict[str, tuple[float, str]] = {}
         self._score_into(text, best)
@@ -313,53 +346,67 @@ class Directory:
             tokens.pop()
         return " ".join(tokens)
 
-    def _offer(self, best: dict[str, tuple[float, str]], i: int, score: float) -> None:
-        e = self._entries[i]
-        if score > best.get(e.code, (0.0, ""))[0]:
-            best[e.code] = (score, e.shown)
+    @staticmethod
+    def _offer(best: dict[str, tuple[float, str]], code: str, score: float, shown: str) -> None:
+        if score > best.get(code, (0.0, ""))[0]:
+            best[code] = (score, shown)
 
     def _score_into(self, q: str, best: dict[str, tuple[float, str]]) -> None:
         """Add every candidate for normalised query `q` to `best` (code -> (score, matched)), keeping maxima."""
         # 1. exact normalised lookup
         for i in self._exact.get(q, ()):
-            self._offer(best, i, _EXACT_ARRONDISSEMENT if self._entries[i].kind == "arrondissement" else _EXACT)
+            e = self._entries[i]
+            self._offer(best, e.code, _EXACT_ARRONDISSEMENT if e.kind == "arrondissement" else _EXACT, e.shown)
+        if q in self._chat_words or all(t in self._chat_words for t in q.split()):
+            # "wakha", "merci", "سلام": an answer to the question, not a misspelt place.
+            return
 
-        # 2. rapidfuzz on full normalised strings; WRatio over-rewards a short query that
-        # is a fragment of a longer name ("aide" in "Ait Aide…"), so names longer than the
-        # query are scored by whole-word cover instead.
+        # 2. rapidfuzz on full normalised strings. WRatio picks the candidates; the final
+        # score avoids its partial and token-set parts, which reward a shared fragment.
         for _, _, i in process.extract(q, self._choices, scorer=fuzz.WRatio, processor=None,
-                                       limit=40, score_cutoff=60):
-            name = self._choices[i]
-            self._offer(best, i, self._fuzzy_score(q, name))
+                                       limit=_FUZZY_CANDIDATES, score_cutoff=60):
+            e = self._entries[i]
+            self._offer(best, e.code, self._fuzzy_score(q, e.text), e.shown)
 
-        # 3. consonant skeleton, guarded against ordinary words (§5.3 negative controls)
+        # 3. consonant skeleton, guarded against ordinary words (§5.3 negative controls).
         strict, loose = _skeleton_keys(q)
         for keys, table, base in ((strict, self._strict, _SKELETON), (loose, self._loose, _SKELETON_LOOSE)):
             for k in keys:
-                for i in table.get(k, ()):
-                    if self._skeleton_guard(q, k, self._entries[i].code):
-                        self._offer(best, i, base)
+                for code in {self._entries[i].code for i in table.get(k, ())}:
+                    similarity, shown = self._closest_spelling(q, code)
+                    if similarity >= _skeleton_guard(k):
+                        self._offer(best, code, base, shown)
+        # Near-equal skeletons (fuzz.ratio on keys), only for 4+ consonants: shorter keys
+        # collide with too many villages.
         for k in strict:
             if len(k) < 4:
-                continue  # short skeletons collide with too many villages to match fuzzily
+                continue
             for key, ratio, _ in process.extract(k, self._strict_keys, scorer=fuzz.ratio, limit=10, score_cutoff=80):
-                for i in self._strict[key]:
-                    similarity = self._string_similarity(q, self._entries[i].code)
-                    self._offer(best, i, 0.5 * ratio + 0.5 * max(similarity, 0.0) if similarity >= 55 else 0.0)
+                if ratio == 100:
+                    continue  # equal keys were scored above
+                for code in {self._entries[i].code for i in self._strict[key]}:
+                    similarity, shown = self._closest_spelling(q, code)
+                    if similarity >= _FUZZY_SKELETON_SIMILARITY:
+                        self._offer(best, code, min(0.5 * ratio + 0.5 * similarity, _SKELETON - 1), shown)
 
     def _fuzzy_score(self, q: str, name: str) -> float:
-        if len(name) <= len(q):
-            if f" {name} " in f" {q} " and len(name) >= 4:
-                return _CONTAINED  # the whole name appears in the message: "ana mn tetouan"
-            return float(fuzz.WRatio(q, name, processor=None))
         score = max(float(fuzz.ratio(q, name)), 0.95 * fuzz.token_sort_ratio(q, name, processor=None))
-        return max(score, self._cover_score(q, name))
+        if len(name) > len(q):
+            return max(score, self._cover_score(q, name))
+        # The message is longer than the name: look for the name among its words. WRatio's
+        # partial and token-set scores would credit a shared "el" or "sidi" instead.
+        if f" {name} " in f" {q} " and len(name) >= 4:
+            return _CONTAINED  # "ana mn tetouan"
+        q_tokens, width = q.split(), len(name.split())
+        windows = (" ".join(q_tokens[j:j + width]) for j in range(len(q_tokens) - width + 1))
+        return max(score, 0.95 * max((fuzz.ratio(w, name) for w in windows), default=0.0))
 
     def _cover_score(self, q: str, name: str) -> float:
         """Score a query that names part of a longer name ("Bernoussi" for "Sidi Bernoussi").
 
-        Every query word must match a name word, at least one of them distinctive (not
-        "sidi", "oulad", "ait"…); the score grows with the share of the name covered.
+        Every query word except generic ones must match a name word, at least one of
+        them distinctive (not "sidi", "oulad", "ait"…); the score grows with the share
+        of the name covered.
         """
         q_tokens, n_tokens = q.split(), name.split()
         covered: set[int] = set()
@@ -368,6 +415,8 @@ class Directory:
             hit = next((j for j, nt in enumerate(n_tokens)
                         if j not in covered and len(qt) >= 3 and fuzz.ratio(qt, nt) >= 88), None)
             if hit is None:
+                if qt in self._generic or len(qt) < 3:
+                    continue  # "el kelaa" for "Kelâat Sraghna": the article may be extra
                 return 0.0
             covered.add(hit)
             distinctive |= n_tokens[hit] not in self._generic
@@ -376,14 +425,9 @@ class Directory:
         share = sum(len(n_tokens[j]) for j in covered) / sum(len(t) for t in n_tokens)
         return 70.0 + 20.0 * share
 
-    def _string_similarity(self, q: str, code: str) -> float:
-        """Best plain fuzz.ratio between the query and any spelling of this collectivity."""
-        return max(float(fuzz.ratio(q, t)) for t in self._texts_by_code[code])
-
-    def _skeleton_guard(self, q: str, key: str, code: str) -> bool:
-        # Ordinary words share short skeletons with villages (bghit ~ Labkhati, merci ~
-        # El Marsa), so for 3 consonants or fewer the spelling must also look alike.
-        return len(key) > 3 or self._string_similarity(q, code) >= 60
+    def _closest_spelling(self, q: str, code: str) -> tuple[float, str]:
+        """The spelling of this collectivity (name or alias) most like the query, and its fuzz.ratio."""
+        return max((float(fuzz.ratio(q, text)), shown) for text, shown in self._spellings[code])
 
     def _demote_palaces(self, q: str, best: dict[str, tuple[float, str]]) -> None:
         """Keep palace communes below their city unless the query names the palace itself."""
@@ -391,8 +435,8 @@ class Directory:
         for code, city_code in self._palace_city.items():
             if code not in best:
                 continue
-            city_tokens = {t for t in self._texts_by_code[city_code] for t in t.split()}
-            own = {t for t in self._texts_by_code[code] for t in t.split()} - city_tokens - self._generic
+            city_tokens = {t for text, _ in self._spellings[city_code] for t in text.split()}
+            own = {t for text, _ in self._spellings[code] for t in text.split()} - city_tokens - self._generic
             if any(fuzz.ratio(qt, t) >= 85 for qt in q_tokens for t in own):
                 continue
             score, shown = best[code]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot.domain.text import normalise, script_counts
 
-__all__ = ["Detection", "MARKERS_PATH", "detect_language"]
+__all__ = ["Detection", "MARKERS_PATH", "chat_words", "detect_language"]
 
 MARKERS_PATH = Path(__file__).resolve().parent.parent / "data" / "markers.tsv"
 
@@ -57,6 +57,12 @@ _MSA_EXTRA = ("ما هي", "ما هو", "لم", "لن", "قد", "أن", "إلى"
 # Common Darija words missing from the file ("la chokran" was misread as French).
 _DARIJA_EXTRA = ("chokran", "choukran", "chukran", "nchouf", "bghina", "3lik", "m3ak")
 
+# Greetings that say nothing about the language (pan-Arabic, used in every register) but
+# are still chat, not places.
+_GREETINGS = frozenset(normalise(w) for w in (
+    "salam", "slm", "salamo alaykom", "سلام", "السلام عليكم", "شكرا", "hi", "hello", "ok",
+))
+
 # An Arabizi digit touching letters: "3afak", "t9der", "sm7". Bare numbers like
 # "15 mars" or "2024" do not fire (§2.1).
 _ARABIZI = re.compile(r"(?<=[a-z])[235789](?=[a-z])|\b[2379](?=[a-z]{2})|(?<=[a-z]{2})[379]\b")
@@ -93,6 +99,14 @@ def _load_cues(path: Path = MARKERS_PATH) -> dict[str, _Cues]:
         # A term listed both ways counts as strong.
         cues[lang] = _Cues(strong=s, weak=frozenset(weak.get(lang, set())) - s)
     return cues
+
+
+def chat_words() -> frozenset[str]:
+    """Every normalised marker term of every language: chat words ("wakha", "merci", "سلام"…) that are not place names on their own."""
+    terms: set[str] = set(_GREETINGS)
+    for cues in _load_cues().values():
+        terms |= cues.strong | cues.weak
+    return frozenset(terms)
 
 
 def _count(terms: frozenset[str], tokens: list[str], padded: str) -> int:

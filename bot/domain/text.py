@@ -137,6 +137,7 @@ _LATIN_ARTICLES = frozenset({"el", "al", "l", "ad", "ed", "es", "er", "et", "ez"
 _ARABIZI_DIGITS = str.maketrans({"3": "", "2": "", "7": "h", "9": "k", "5": "k", "8": "h",
                                  "0": "", "1": "", "4": "", "6": ""})
 _VOWELS = frozenset("aeiou")
+_VOWELS_Y = _VOWELS | {"y"}  # y is a glide: "ou" after it is w (youssef, laayoune), as Arabic spells يو
 # After the digraph pass, "C" stands for the shin sound (ch, sh, x, ش) and "G" for
 # a hard g spelled "gu"; both keep them apart from the hard c and the soft g.
 _LATIN_DIGRAPHS = (
@@ -169,7 +170,7 @@ def _latin_word_skeleton(w: str) -> str:
             # (Khouribga, Nadour), matching how Arabic spells و.
             before = w[i - 1] if i > 0 else ""
             after = w[i + 2] if i + 2 < n else ""
-            if i == 0 or before in _VOWELS or after in _VOWELS:
+            if i == 0 or before in _VOWELS_Y or after in _VOWELS_Y:
                 out.append("w")
             i += 2
             continue
@@ -200,11 +201,11 @@ def _arabic_word_skeleton(w: str) -> str:
     n = len(w)
     for i, ch in enumerate(w):
         if ch == "و":
-            # و is w at the start, next to an alef or ع, or before ي (الصويرة, بوعزة); between
+            # و is w at the start or next to ا, ع or ي (الصويرة, بوعزة, العيون); between
             # consonants it is the long vowel u (تارودانت), which the Latin side drops too.
             before = w[i - 1] if i > 0 else ""
             after = w[i + 1] if i + 1 < n else ""
-            if i == 0 or before in ("ا", "ع") or after in ("ا", "ع", "ي"):
+            if i == 0 or before in ("ا", "ع", "ي") or after in ("ا", "ع", "ي"):
                 out.append("w")
             continue
         if ch == "ه" and i == n - 1 and i > 0:

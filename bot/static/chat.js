@@ -265,7 +265,10 @@
     let failures = 0;
     for (;;) {
       try {
-        const data = await request(`/api/messages?after=${state.lastId}&wait=${POLL_WAIT}`,
+        // After an error, probe with wait=0 so "reconnected" shows at once
+        // instead of after a full long-poll cycle.
+        const wait = failures ? 0 : POLL_WAIT;
+        const data = await request(`/api/messages?after=${state.lastId}&wait=${wait}`,
           { timeoutMs: POLL_TIMEOUT_MS });
         if (failures) { showStatus(t('reconnected'), { ok: true, forMs: 3000 }); failures = 0; }
         await receive(data.messages);
