@@ -43,6 +43,8 @@ def missing(locale: str) -> list[str]:
     catalog = load(locale)
     gaps = []
     for message in extract():
+        if not message.id:
+            continue  # the header
         found = catalog.get(message.id, context=message.context)
         if found is None or not found.string or found.fuzzy:
             gaps.append(str(message.id))

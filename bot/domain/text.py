@@ -72,6 +72,8 @@ def normalise_arabic(s: str) -> str:
     s = unicodedata.normalize("NFKC", s)
     s = _INVISIBLE.sub("", s)
     s = _TASHKEEL.sub("", s)
+    # مسؤول is spelt مسول in Darija: a hamza seat before its own long vowel merges with it.
+    s = s.replace("ؤو", "و")
     return s.translate(_ARABIC_FOLD)
 
 
@@ -101,10 +103,9 @@ def _drop_punctuation(s: str) -> str:
 
 def normalise(s: str) -> str:
     """Normalise mixed-script text for keyword and option matching; Arabizi digits (3, 7, 9…) are kept as digits."""
-    s = normalise_arabic(s)
-    # Latin folding must not run NFKD on Arabic letters we already folded; it only strips
-    # combining marks, and after normalise_arabic none remain on Arabic letters.
-    s = normalise_latin(s)
+    # Arabic folding first: normalise_latin's NFKD would split أ into ا + hamza and lose
+    # nothing, but ة, ى or ڭ need the Arabic table anyway.
+    s = normalise_latin(normalise_arabic(s))
     s = _drop_punctuation(s)
     return _SPACES.sub(" ", s).strip()
 
@@ -119,7 +120,7 @@ _TIFINAGH_TO_LATIN = str.maketrans(
         "ⵀ": "h", "ⵃ": "h", "ⵄ": "3", "ⵅ": "kh", "ⵇ": "q", "ⵉ": "i", "ⵊ": "j", "ⵍ": "l",
         "ⵎ": "m", "ⵏ": "n", "ⵓ": "u", "ⵔ": "r", "ⵕ": "r", "ⵖ": "gh", "ⵙ": "s", "ⵚ": "s",
         "ⵛ": "ch", "ⵜ": "t", "ⵟ": "t", "ⵡ": "w", "ⵢ": "y", "ⵣ": "z", "ⵥ": "z",
-        "ⵯ": "w", "ⴲ": "b", "ⴴ": "gh", "ⴸ": "dj", "ⴺ": "dj", "ⴿ": "k", "ⵝ": "t", "ⵠ": "v", "ⵒ": "p",
+        "ⵯ": "w", "ⴲ": "b", "ⴴ": "gh", "ⴸ": "dj", "ⴺ": "dh", "ⴿ": "kh", "ⵝ": "th", "ⵠ": "v", "ⵒ": "p",
         "\u2D70": " ", "\u2D7F": "",
     }
 )
@@ -158,7 +159,8 @@ def _latin_word_skeleton(w: str) -> str:
         w = w.replace(a, b)
     w = _SOFT_C.sub("s", w)
     w = _HARD_GU.sub("G", w)
-    # French spelling: "ge"/"gi" is /ʒ/ (Tanger, Guelmim aside), written ج in Arabic.
+    # French spelling: "ge"/"gi" is /ʒ/ (Tanger, طنجة) while "gue"/"gui" is a hard g
+    # (Guelmim, كلميم).
     w = _SOFT_G.sub("j", w)
     out: list[str] = []
     i, n = 0, len(w)

@@ -147,7 +147,7 @@ def match_option(turn: Turn, options: tuple[Option, ...], inbound: Inbound) -> O
     if text.isdigit() and 1 <= int(text) <= len(options):
         return options[int(text) - 1]
     for option in options:
-        if text in (normalise(turn.label(option)), option.id):
+        if text == normalise(turn.label(option)) or inbound.text.strip() == option.id:
             return option
     for word in ("yes", "no"):
         if text in keywords(word):
