@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,8 +35,8 @@ class Detection:
 class _Cues:
     """Normalised marker terms of one language, split by strength; multi-word terms are phrases."""
 
-    strong: frozenset[str] = field(default_factory=frozenset)
-    weak: frozenset[str] = field(default_factory=frozenset)
+    strong: frozenset[str]
+    weak: frozenset[str]
 
 
 # French words the marker file lacks: the commonest function words. Words shared with
@@ -55,10 +55,10 @@ _FRENCH_ELISIONS = ("j", "c", "qu", "n", "s", "m", "t", "d", "jusqu", "lorsqu", 
 # MSA constructions that Darija writes differently (Darija: شنو هي, ما غاديش, باش).
 _MSA_EXTRA = ("ما هي", "ما هو", "لم", "لن", "قد", "أن", "إلى", "الذين", "أستطيع", "أرغب", "هناك")
 # Common Darija words missing from the file ("la chokran" was misread as French).
-_DARIJA_EXTRA = ("chokran", "choukran", "chukran", "nchouf", "bghina", "3lik", "m3ak")
+_DARIJA_EXTRA = ("chokran", "choukran", "chukran", "nchouf", "3lik", "m3ak")
 
-# Greetings that say nothing about the language (pan-Arabic, used in every register) but
-# are still chat, not places.
+# Greetings and thanks that say nothing about the language (used in every register) but
+# are still chat words, not place names.
 _GREETINGS = frozenset(normalise(w) for w in (
     "salam", "slm", "salamo alaykom", "سلام", "السلام عليكم", "شكرا", "hi", "hello", "ok",
 ))
