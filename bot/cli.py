@@ -14,6 +14,7 @@ from bot.config import Settings, load_settings
 def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its start-up chatter drowns our own lines
 
 
 async def run_chat(settings: Settings, user: str) -> None:

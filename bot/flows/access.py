@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from bot.domain.validation import check_contact, check_free_text, check_id_number, check_name
+from bot.domain.validation import (
+    check_contact,
+    check_free_text,
+    check_id_number,
+    check_name,
+)
+from bot.flows.confirm import confirm_handler, edit_handler, label_of
 from bot.flows.engine import Ask, Choose, Flow, Turn, register
 from bot.flows.places import PickPlace, place_label
-from bot.flows.spec import Option, Submit
+from bot.flows.spec import Option
 from bot.i18n import N_
 
 DELIVERY_OPTIONS = (
@@ -52,10 +58,6 @@ def on_profile(turn: Turn, option: Option) -> bool:
     return False
 
 
-def label_of(turn: Turn, options: tuple[Option, ...], option_id: object) -> str:
-    return next((turn.t(option.label) for option in options if option.id == option_id), "")
-
-
 def summary(turn: Turn) -> str:
     answers = turn.state.answers
     place = turn.ctx.directory.get(str(answers.get("place", "")))
@@ -76,25 +78,6 @@ def summary(turn: Turn) -> str:
              "to see, correct or delete them by writing here.")),
     ]
     return "\n".join(lines)
-
-
-def on_confirm(turn: Turn, option: Option) -> bool:
-    if option.id == "send":
-        turn.effects.append(Submit(kind="access", answers=dict(turn.state.answers), locale=turn.t.locale))
-        turn.state.answers = {}
-        turn.go("menu:main", remember=False)
-        return True
-    if option.id == "cancel":
-        turn.say(N_("Cancelled. Nothing was sent."))
-        turn.go("menu:main", remember=False)
-        return True
-    return False
-
-
-def on_edit(turn: Turn, option: Option) -> bool:
-    turn.go(option.id)
-    turn.state.scratch["return_to"] = "access:confirm"
-    return True
 
 
 register(Flow(id="access", start="topic", steps={
@@ -137,8 +120,8 @@ register(Flow(id="access", start="topic", steps={
         save="contact", next="confirm",
         check=lambda text, turn: check_contact(text, require_email=turn.state.answers.get("delivery") == "email"),
     ),
-    "confirm": Choose(id="confirm", question=summary, options=CONFIRM_OPTIONS, on_choose=on_confirm,
+    "confirm": Choose(id="confirm", question=summary, options=CONFIRM_OPTIONS, on_choose=confirm_handler(lambda turn: "access"),
                       next="edit"),
     "edit": Choose(id="edit", question=N_("What would you like to change?"), options=EDIT_OPTIONS,
-                   on_choose=on_edit),
+                   on_choose=edit_handler("access")),
 }))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from bot.domain.validation import Invalid, check_free_text, check_phone_or_email
+from bot.flows.confirm import confirm_handler, edit_handler, label_of
 from bot.flows.engine import Ask, Choose, Flow, Turn, register
 from bot.flows.places import PickPlace, place_label
-from bot.flows.spec import InboundKind, Option, Submit
+from bot.flows.spec import InboundKind, Option
 from bot.i18n import N_
 
 KIND_OPTIONS = (
@@ -41,10 +42,6 @@ def no_text_here(text: str, turn: Turn) -> object:
     raise Invalid(N_("Send a photo or share your location, or tap Skip."))
 
 
-def label_of(turn: Turn, options: tuple[Option, ...], option_id: object) -> str:
-    return next((turn.t(option.label) for option in options if option.id == option_id), "")
-
-
 def summary(turn: Turn) -> str:
     answers = turn.state.answers
     t = turn.t
@@ -71,26 +68,6 @@ def summary(turn: Turn) -> str:
              "by writing here.")),
     ]
     return "\n".join(lines)
-
-
-def on_confirm(turn: Turn, option: Option) -> bool:
-    if option.id == "send":
-        answers = dict(turn.state.answers)
-        turn.effects.append(Submit(kind=str(answers.get("kind", "complaint")), answers=answers, locale=turn.t.locale))
-        turn.state.answers = {}
-        turn.go("menu:main", remember=False)
-        return True
-    if option.id == "cancel":
-        turn.say(N_("Cancelled. Nothing was sent."))
-        turn.go("menu:main", remember=False)
-        return True
-    return False
-
-
-def on_edit(turn: Turn, option: Option) -> bool:
-    turn.go(option.id)
-    turn.state.scratch["return_to"] = "feedback:confirm"
-    return True
 
 
 register(Flow(id="feedback", start="kind", steps={
@@ -123,7 +100,7 @@ register(Flow(id="feedback", start="kind", steps={
         save="contact", next="confirm", skip=SKIP_CONTACT,
         check=lambda text, turn: check_phone_or_email(text),
     ),
-    "confirm": Choose(id="confirm", question=summary, options=CONFIRM_OPTIONS, on_choose=on_confirm, next="edit"),
+    "confirm": Choose(id="confirm", question=summary, options=CONFIRM_OPTIONS, on_choose=confirm_handler(lambda turn: str(turn.state.answers.get("kind", "complaint"))), next="edit"),
     "edit": Choose(id="edit", question=N_("What would you like to change?"), options=EDIT_OPTIONS,
-                   on_choose=on_edit),
+                   on_choose=edit_handler("feedback")),
 }))

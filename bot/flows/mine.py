@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.requests import WITHDRAWABLE, find_reference
-from bot.flows.engine import Choose, Flow, Turn, match_option, option_rows, register, wrong_kind
+from bot.flows.engine import (
+    Choose,
+    Flow,
+    Turn,
+    match_option,
+    option_rows,
+    register,
+    wrong_kind,
+)
 from bot.flows.labels import kind_label, status_label
 from bot.flows.places import local_name
 from bot.flows.spec import Inbound, InboundKind, Option, RequestView, Withdraw
