@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.directory import Alias, Collectivity
@@ -22,13 +23,21 @@ async def identity_for(session: AsyncSession, channel: str, external_id: str, no
     if found is not None:
         found.last_seen_at = now
         return found
-    citizen = tables.Citizen(locale=locale, created_at=now)
-    session.add(citizen)
-    await session.flush()
-    identity = tables.Identity(citizen_id=citizen.id, channel=channel, external_id=external_id, unreachable=False,
-                               created_at=now, last_seen_at=now)
-    session.add(identity)
-    await session.flush()
+    try:
+        # A savepoint, so that two first messages racing on PostgreSQL end with one identity, not an error.
+        async with session.begin_nested():
+            citizen = tables.Citizen(locale=locale, created_at=now)
+            session.add(citizen)
+            await session.flush()
+            identity = tables.Identity(citizen_id=citizen.id, channel=channel, external_id=external_id,
+                                       unreachable=False, created_at=now, last_seen_at=now)
+            session.add(identity)
+            await session.flush()
+    except IntegrityError:
+        raced = await find_identity(session, channel, external_id)
+        if raced is None:
+            raise
+        return raced
     return identity
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timezone
 from pathlib import Path
 
@@ -68,11 +69,25 @@ async def test_conversation_and_receipt_on_postgres(tmp_path: Path) -> None:
         await bab.close()
 
 
+async def test_first_messages_racing_make_one_identity(tmp_path: Path) -> None:
+    url = postgres_url()
+    assert url is not None
+    await reset_schema(url)
+    bab = await build(Settings(data_dir=tmp_path, database_url=url, default_locale="fr"),
+                      clock=FixedClock(MONDAY_MORNING))
+    try:
+        hello = Inbound(kind=InboundKind.TEXT, text="Bonjour")
+        await asyncio.gather(*(bab.conversations.handle("test", "same-person", hello) for _ in range(5)))
+        async with bab.sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(tables.Identity)) == 1
+            assert await session.scalar(select(func.count()).select_from(tables.InboundMessage)) == 5
+    finally:
+        await bab.close()
+
+
 def test_models_match_migrations_on_postgres() -> None:
     url = postgres_url()
     assert url is not None
-    import asyncio
-
     asyncio.run(reset_schema(url))
     config = alembic_config(url)
     command.upgrade(config, "head")
