@@ -1,7 +1,9 @@
 """Measure the core on this machine: directory index, place matching, conversation turns and outbox delivery.
 
 Run with `.venv/bin/python benchmarks/bench_core.py` (a throwaway SQLite database in a temporary folder);
-set DATABASE_URL to a PostgreSQL URL to measure there instead (its tables are created by the migrations).
+set DATABASE_URL to an empty PostgreSQL database to measure there instead (the migrations create its tables;
+rows left by an earlier run would be delivered again and skew the outbox figure). BENCH_CITIZENS sets how many
+citizens talk at once (default 50).
 """
 
 from __future__ import annotations

@@ -7,13 +7,14 @@ Darija use Moroccan Arabic (`ar_MA`) month names, which are the ones Moroccans u
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
 from babel.dates import format_date
 from babel.messages.pofile import read_po
+
+from bot.domain.text import normalise
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 LOCALES: tuple[str, ...] = ("ary", "fr", "ar")
@@ -51,6 +52,7 @@ def reload_catalogues() -> None:
     """Forget the parsed catalogues (after the `.po` files changed)."""
     _catalogue.cache_clear()
     translator.cache_clear()
+    keywords.cache_clear()
 
 
 class Translator:
@@ -95,12 +97,11 @@ def translator(locale: str) -> Translator:
     return Translator(locale)
 
 
-def keywords(name: str, locales: Iterable[str] = LOCALES) -> frozenset[str]:
-    """Words that mean the command `name` ('menu', 'back'…) in any locale, as the catalogues list them."""
-    from bot.domain.text import normalise
-
+@lru_cache(maxsize=None)
+def keywords(name: str) -> frozenset[str]:
+    """Words that mean the command `name` ('menu', 'back'…) in any locale, normalised; cached per process."""
     words: set[str] = {name}
-    for locale in locales:
+    for locale in LOCALES:
         listed = translator(locale)(KEYWORD_MSGIDS[name])
         words.update(normalise(word) for word in listed.split(",") if word.strip())
     return frozenset(word for word in words if word)

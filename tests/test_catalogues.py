@@ -33,9 +33,12 @@ def test_placeholders_survive_translation(locale: str) -> None:
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_translations_are_not_the_english_source(locale: str) -> None:
-    # Only a message made of placeholders alone (like "{kind} {reference}") may stay as it is.
+    # Only a message made of placeholders alone (like "{kind} {reference}") may stay as it is, and in French the
+    # few words that are spelt the same in both languages.
+    same_in_french = {"Observation", "Suggestion", "{name} (commune, {parent})", "{name} (province, {parent})"}
     same = [message.id for message in load(locale) if message.id and message.string == message.id
-            and PLACEHOLDER.sub("", str(message.id)).strip() and locale != "fr"]
+            and PLACEHOLDER.sub("", str(message.id)).strip()
+            and not (locale == "fr" and message.id in same_in_french)]
     assert not same, same
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Protocol
 
 from rapidfuzz import fuzz
@@ -16,7 +15,7 @@ from rapidfuzz import fuzz
 from bot.domain.directory import Directory
 from bot.domain.language import detect_language
 from bot.domain.text import normalise
-from bot.domain.validation import MAX_MESSAGE_CHARS, clean_text
+from bot.domain.validation import MAX_MESSAGE_CHARS, Invalid, clean_text
 from bot.flows.spec import (
     Effect,
     Inbound,
@@ -40,7 +39,6 @@ class Context:
     """Read-only facts the service prepares for one turn."""
 
     directory: Directory
-    today: date
     default_locale: str = "ary"
     requests: tuple[RequestView, ...] = ()
     profile: Profile | None = None
@@ -82,12 +80,16 @@ class Turn:
         self.say(message, **params)
         self.prompt()
 
+    def stale(self) -> None:
+        """Answer a button that is not on the current question (an old message, or a forged id)."""
+        self.error(N_("That button belongs to an earlier question. Here is where we are now:"))
+
     def go(self, target: str, remember: bool = True) -> None:
         """Move to `target` ('step' in this flow or 'flow:step'), bump the version, and ask its question."""
         flow, _, step = target.rpartition(":")
         flow = flow or self.state.flow or "menu"
         return_to = self.state.scratch.pop("return_to", None)
-        if return_to and flow == self.state.flow and not target.startswith("@"):
+        if return_to and flow == self.state.flow:
             flow, _, step = str(return_to).rpartition(":")
         if remember and self.state.flow == flow and self.state.step:
             self.state.history.append(self.state.step)
@@ -214,7 +216,7 @@ def advance(state: State, inbound: Inbound, ctx: Context) -> tuple[State, list[E
             run_global(turn, command)
             return turn.state, turn.effects
     if inbound.kind is InboundKind.CHOICE and inbound.version != turn.state.version:
-        turn.error(N_("That button belongs to an earlier question. Here is where we are now:"))
+        turn.stale()
         return turn.state, turn.effects
     step.handle(turn, inbound)
     return turn.state, turn.effects
@@ -299,7 +301,7 @@ class Choose:
     id: str
     question: str | Callable[[Turn], str]
     options: tuple[Option, ...] | Callable[[Turn], tuple[Option, ...]]
-    next: Next | Mapping[str, Next] = ""
+    next: Next = ""
     save: str | None = None
     on_choose: Callable[[Turn, Option], bool] | None = None  # returns True when it moved the conversation itself
 
@@ -318,7 +320,7 @@ class Choose:
         option = match_option(turn, options, inbound)
         if option is None:
             if inbound.kind is InboundKind.CHOICE:
-                turn.error(N_("That button belongs to an earlier question. Here is where we are now:"))
+                turn.stale()
             else:
                 turn.error(N_("Sorry, I did not understand. Please choose one of the options below "
                               "(you can also type its number)."))
@@ -327,8 +329,7 @@ class Choose:
             turn.state.answers[self.save] = option.id
         if self.on_choose and self.on_choose(turn, option):
             return
-        target = self.next.get(option.id, "") if isinstance(self.next, Mapping) else self.next
-        turn.go(resolve(target, turn))
+        turn.go(resolve(self.next, turn))
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,37 +343,29 @@ class Ask:
     check: Callable[[str, Turn], object] = lambda text, turn: text
     skip: Option | None = None  # a button that moves on without an answer
     accepts: frozenset[InboundKind] = frozenset({InboundKind.TEXT})
-    defaults: Callable[[Turn], tuple[Option, ...]] | None = None  # extra buttons that answer for the user
-
-    def buttons(self, turn: Turn) -> tuple[Option, ...]:
-        extra = self.defaults(turn) if self.defaults else ()
-        return (*extra, self.skip) if self.skip else extra
 
     def prompt(self, turn: Turn) -> None:
-        turn.say_text(turn.t(self.question), option_rows(turn, self.buttons(turn)), with_version=True)
+        buttons = (self.skip,) if self.skip else ()
+        turn.say_text(turn.t(self.question), option_rows(turn, buttons), with_version=True)
 
     def handle(self, turn: Turn, inbound: Inbound) -> None:
-        from bot.domain.validation import Invalid
-
-        buttons = self.buttons(turn)
-        if inbound.kind is InboundKind.CHOICE or (inbound.kind is InboundKind.TEXT and buttons):
-            option = match_option(turn, buttons, inbound)
-            if option is not None:
-                if option is self.skip:
-                    turn.state.answers.pop(self.save, None)
-                else:
-                    turn.state.answers[self.save] = option.id.partition(":")[2]
+        if inbound.kind is InboundKind.CHOICE or (inbound.kind is InboundKind.TEXT and self.skip):
+            if self.skip and match_option(turn, (self.skip,), inbound) is not None:
+                turn.state.answers.pop(self.save, None)
                 turn.go(resolve(self.next, turn))
                 return
             if inbound.kind is InboundKind.CHOICE:
-                turn.error(N_("That button belongs to an earlier question. Here is where we are now:"))
+                turn.stale()
                 return
         if inbound.kind not in self.accepts:
             wrong_kind(turn, inbound, expects_choice=False)
             return
-        if inbound.kind is InboundKind.PHOTO and inbound.attachment_id is not None:
+        if inbound.kind is InboundKind.PHOTO:
+            if inbound.attachment_id is None:  # the adapter could not keep the file
+                wrong_kind(turn, inbound, expects_choice=False)
+                return
             turn.state.answers[self.save] = {"attachment_id": inbound.attachment_id}
-        elif inbound.kind is InboundKind.LOCATION and inbound.lat is not None and inbound.lon is not None:
+        elif inbound.kind is InboundKind.LOCATION:
             turn.state.answers[self.save] = {"lat": inbound.lat, "lon": inbound.lon}
         else:
             try:

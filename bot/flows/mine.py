@@ -51,8 +51,9 @@ class RequestList:
         lines = [t(N_("Your requests (newest first):"))]
         for view in turn.ctx.requests[:LIST_LIMIT]:
             lines.append(t(N_("• {reference}: {kind} to {place}, {status}, answer due {due}"),
-                           reference=view.reference, kind=kind_label(view.kind, t), place=place_name(turn, view.collectivity_code),
-                           status=status_label(view.status, t), due=t.date(view.due_on)))
+                           reference=view.reference, kind=kind_label(view.kind, t),
+                           place=place_name(turn, view.collectivity_code), status=status_label(view.status, t),
+                           due=t.date(view.due_on)))
         if len(turn.ctx.requests) > LIST_LIMIT:
             lines.append(t(N_("To open an older one, type its reference.")))
         else:
@@ -70,7 +71,7 @@ class RequestList:
         reference = option.id.partition(":")[2] if option else find_reference(inbound.text or "")
         if reference is None:
             if inbound.kind is InboundKind.CHOICE:
-                turn.error(N_("That button belongs to an earlier question. Here is where we are now:"))
+                turn.stale()
             else:
                 turn.error(N_("Please tap one of your requests, or type its reference (it looks like BAB-7K3MQ9)."))
             return

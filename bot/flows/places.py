@@ -74,7 +74,7 @@ class PickPlace:
                 turn.go(resolve(self.next, turn))
                 return
             if inbound.kind is InboundKind.CHOICE:
-                turn.error(N_("That button belongs to an earlier question. Here is where we are now:"))
+                turn.stale()
                 return
         if inbound.kind is InboundKind.LOCATION and inbound.lat is not None and inbound.lon is not None:
             nearest = directory.nearest_communes(inbound.lat, inbound.lon, limit=3)
@@ -82,7 +82,7 @@ class PickPlace:
             return
         if inbound.kind is not InboundKind.TEXT:
             if inbound.kind is InboundKind.CHOICE:
-                turn.error(N_("That button belongs to an earlier question. Here is where we are now:"))
+                turn.stale()
             else:
                 wrong_kind(turn, inbound, expects_choice=False)
             return

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.flows.spec import Inbound, InboundKind
+
+if TYPE_CHECKING:
+    from bot.app import Bab
 
 CHANNEL = "console"
 
@@ -41,7 +44,7 @@ class ConsoleSender:
         return Inbound(kind=InboundKind.TEXT, text=text)
 
 
-async def chat(bab: Any, user: str, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
+async def chat(bab: Bab, user: str, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
     """Read lines until end of input; each goes through the core, replies come back through the outbox."""
     sender = ConsoleSender(out)
     bab.dispatcher.senders[CHANNEL] = sender

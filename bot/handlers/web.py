@@ -70,7 +70,9 @@ class WebChannel:
         except TimeoutError:
             pass
         finally:
-            event.clear()
+            # Forget the visitor between polls so the map does not grow with every visitor ever seen;
+            # a second tab polling at the same moment falls back on its periodic re-check.
+            self._waiters.pop(external_id, None)
 
 
 CONVERSATIONS = web.AppKey("conversations", Conversations)
@@ -90,11 +92,28 @@ def token_of(request: web.Request) -> str | None:
     return token if token and 20 <= len(token) <= 100 and token.isascii() else None
 
 
+def json_error(request: web.Request, locale: str, message: str, status: int) -> web.HTTPException:
+    """An HTTP error whose JSON body explains `message` in the visitor's language."""
+    error = web.HTTPException(text=json.dumps({"error": translator(locale)(message)}, ensure_ascii=False),
+                              content_type="application/json")
+    error.set_status(status)
+    return error
+
+
 def require_visitor(request: web.Request) -> str:
+    """The visitor's identity key; without a valid cookie, a 401 that asks them to reload the page."""
     token = token_of(request)
     if token is None:
-        raise web.HTTPUnauthorized(text='{"error": "no chat session: reload the page"}', content_type="application/json")
+        raise json_error(request, request.app[CONVERSATIONS].default_locale,
+                         N_("Your chat session was not found. Please reload the page."), 401)
     return visitor_id(token)
+
+
+async def visitor_locale(request: web.Request) -> str:
+    """The language of the visitor's conversation (the default before they have one)."""
+    conversations = request.app[CONVERSATIONS]
+    token = token_of(request)
+    return await conversations.locale_of(CHANNEL, visitor_id(token)) if token else conversations.default_locale
 
 
 def direction(locale: str) -> str:
@@ -109,9 +128,8 @@ def render(row_id: int | None, sender: str, payload: dict[str, Any], at: str) ->
 
 
 async def error_response(request: web.Request, message: str, status: int) -> web.Response:
-    token = token_of(request)
-    locale = await request.app[CONVERSATIONS].locale_of(CHANNEL, visitor_id(token)) if token else "fr"
-    return web.json_response({"error": translator(locale)(message)}, status=status)
+    """A JSON error in the visitor's language."""
+    return web.json_response({"error": translator(await visitor_locale(request))(message)}, status=status)
 
 
 async def index(request: web.Request) -> web.StreamResponse:
@@ -123,10 +141,7 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 
 async def ui(request: web.Request) -> web.Response:
-    token = token_of(request)
-    locale = await request.app[CONVERSATIONS].locale_of(CHANNEL, visitor_id(token)) if token else \
-        request.app[CONVERSATIONS].default_locale
-    t = translator(locale)
+    t = translator(await visitor_locale(request))
     return web.json_response({"locale": t.locale, "dir": t.direction,
                               "strings": {key: t(message) for key, message in UI_STRINGS.items()}})
 
@@ -164,13 +179,17 @@ async def poll(request: web.Request) -> web.Response:
         after = int(request.query.get("after", "0"))
         wait = min(max(float(request.query.get("wait", "25")), 0.0), 30.0)
     except ValueError:
-        raise web.HTTPBadRequest(text='{"error": "bad query"}', content_type="application/json") from None
+        raise json_error(request, await visitor_locale(request),
+                         N_("I could not read that message. Please type it again."), 400) from None
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
+    identity_id: int | None = None
     while True:
         async with request.app[SESSIONS]() as session:
-            identity = await repos.find_identity(session, CHANNEL, visitor)
-            rows = await repos.sent_messages(session, identity.id, after) if identity else []
+            if identity_id is None:  # a visitor may poll before their first message created the identity
+                identity = await repos.find_identity(session, CHANNEL, visitor)
+                identity_id = identity.id if identity else None
+            rows = await repos.sent_messages(session, identity_id, after) if identity_id else []
         remaining = deadline - loop.time()
         if rows or remaining <= 0:
             break

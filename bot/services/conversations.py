@@ -8,15 +8,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import flows  # noqa: F401  (registers the flows)
 from bot.domain.calendar import WorkingCalendar
-from bot.domain.deadlines import RULES, due_date
+from bot.domain.deadlines import CASABLANCA, RULES, due_date
 from bot.domain.directory import Directory
 from bot.domain.requests import WITHDRAWABLE, Status, new_reference
+from bot.domain.validation import MAX_MESSAGE_CHARS
 from bot.flows.engine import Context, advance
 from bot.flows.places import place_label
 from bot.flows.receipts import not_withdrawable, receipt, withdrawn
@@ -26,7 +26,6 @@ from bot.services.clock import Clock
 from bot.storage import repos, tables
 
 log = logging.getLogger(__name__)
-MOROCCO = ZoneInfo("Africa/Casablanca")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,20 +66,19 @@ class Conversations:
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
             identity = await repos.identity_for(session, channel, external_id, now)
-            if attachment is not None:
-                attachment_id = await repos.add_attachment(session, identity.id, attachment.kind, attachment.ref,
-                                                           attachment.mime, attachment.size, now)
-                inbound = replace(inbound, attachment_id=attachment_id)
-            stored_text = inbound.text[:4000] if inbound.text else inbound.choice_id
+            stored_text = inbound.text[:MAX_MESSAGE_CHARS] if inbound.text else inbound.choice_id
             if not await repos.record_inbound(session, identity.id, channel, inbound.kind.value, stored_text,
                                               message_id, now):
                 log.info("duplicate inbound channel=%s message=%s", channel, message_id)
                 return Handled(identity.id, duplicate=True)
+            if attachment is not None:
+                attachment_id = await repos.add_attachment(session, identity.id, attachment.kind, attachment.ref,
+                                                           attachment.mime, attachment.size, now)
+                inbound = replace(inbound, attachment_id=attachment_id)
             row = await repos.conversation_for_update(session, identity.id)
             state = State.from_json(row.state if row else None)
             ctx = Context(
                 directory=self.directory,
-                today=now.astimezone(MOROCCO).date(),
                 default_locale=self.default_locale,
                 requests=await repos.request_views(session, identity.citizen_id),
                 profile=await repos.last_profile(session, identity.citizen_id),
@@ -149,7 +147,7 @@ class Conversations:
         })
         t = translator(effect.locale)
         text = receipt(t, kind=effect.kind, reference=reference, place=place_label(place, self.directory, t),
-                       received_on=now.astimezone(MOROCCO).date(), due_on=due.due, urgent=urgent,
+                       received_on=now.astimezone(CASABLANCA).date(), due_on=due.due, urgent=urgent,
                        on_bab=place.code in self.on_bab)
         await repos.enqueue(session, identity.id, identity.channel, Outbound(text=text, locale=t.locale), now)
         log.info("request filed reference=%s kind=%s collectivity=%s due=%s", reference, effect.kind, place.code,

@@ -184,12 +184,11 @@ async def upsert_directory(session: AsyncSession, places: list[Collectivity], al
             for key, value in values.items():
                 setattr(row, key, value)
             changed += 1
-        if changed and changed % 500 == 0:
-            await session.flush()
-    await session.flush()
+    await session.flush()  # rows of one table are inserted in the order added: parents before children
+    codes = existing.keys() | {place.code for place in places}
     known = {(row.code, row.alias) for row in (await session.scalars(select(tables.CollectivityAlias))).all()}
     for alias in aliases:
-        if (alias.code, alias.alias) not in known and alias.code in existing.keys() | {p.code for p in places}:
+        if (alias.code, alias.alias) not in known and alias.code in codes:
             session.add(tables.CollectivityAlias(code=alias.code, alias=alias.alias, kind=alias.kind))
             known.add((alias.code, alias.alias))
             changed += 1

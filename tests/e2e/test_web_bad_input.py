@@ -52,6 +52,8 @@ async def test_not_an_image_and_malformed_requests(web_user: WebUser) -> None:
     assert response.status == 413
     response = await web_user.client.post("/api/location", json={"lat": "north", "lon": 3})
     assert response.status == 400
+    response = await web_user.client.get("/api/messages?after=first")
+    assert response.status == 400 and "message" in (await response.json())["error"]
 
 
 async def test_without_cookie_nothing_is_accepted(web_user: WebUser, aiohttp_client: object) -> None:
@@ -62,6 +64,7 @@ async def test_without_cookie_nothing_is_accepted(web_user: WebUser, aiohttp_cli
                          ("post", "/api/messages")]:
         response = await getattr(stranger, method)(path)
         assert response.status == 401
+        assert "الصفحة" in (await response.json())["error"]  # explained in the default language, Darija
 
 
 async def test_unknown_collectivity_and_text_instead_of_choice(web_user: WebUser) -> None:
