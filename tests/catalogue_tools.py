@@ -2,11 +2,17 @@
 
 `python -m tests.catalogue_tools extract` rewrites locales/messages.pot and adds any new msgid (untranslated)
 to each locale's messages.po, keeping existing translations; the tests use `missing()` to fail on gaps.
+`python -m tests.catalogue_tools sync FILE.json...` does the same, then fills translations from JSON files of
+the form {msgid: {"ary": ..., "fr": ..., "ar": ...}}; both hold a lock so parallel runs cannot clobber a file.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -73,11 +79,49 @@ def update_catalogues() -> None:
         path.write_text(text, encoding="utf-8")
 
 
+@contextmanager
+def locked() -> Iterator[None]:
+    """Hold an exclusive lock on the catalogues for the duration of a rewrite."""
+    with (LOCALES_DIR / ".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def apply_translations(files: list[Path]) -> int:
+    """Fill msgstrs from JSON translation files; returns how many entries were set."""
+    wanted: dict[str, dict[str, str]] = {}
+    for file in files:
+        for msgid, by_locale in json.loads(file.read_text(encoding="utf-8")).items():
+            wanted.setdefault(msgid, {}).update(by_locale)
+    count = 0
+    for locale in LOCALES:
+        path = LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
+        catalog = load(locale)
+        for message in catalog:
+            translation = wanted.get(str(message.id), {}).get(locale)
+            if message.id and translation and message.string != translation:
+                message.string = translation
+                message.flags.discard("fuzzy")
+                count += 1
+        catalog.locale = None
+        with path.open("wb") as handle:
+            write_po(handle, catalog, width=120, sort_output=False, ignore_obsolete=True)
+        text = path.read_text(encoding="utf-8").replace('"Language: ar_MA\\n"', '"Language: ary\\n"')
+        path.write_text(text, encoding="utf-8")
+    return count
+
+
 if __name__ == "__main__":
-    if sys.argv[1:] == ["extract"]:
-        update_catalogues()
-        for code in LOCALES:
-            print(f"{code}: {len(missing(code))} messages to translate")
-    else:
-        print("usage: python -m tests.catalogue_tools extract")
+    command, *paths = sys.argv[1:] or [""]
+    if command not in ("extract", "sync") or (command == "extract" and paths):
+        print("usage: python -m tests.catalogue_tools extract | sync FILE.json...")
         sys.exit(2)
+    with locked():
+        update_catalogues()
+        if command == "sync":
+            print(f"{apply_translations([Path(path) for path in paths])} translations applied")
+        for code in LOCALES:
+            gaps = missing(code)
+            print(f"{code}: {len(gaps)} messages to translate")
+            for gap in gaps[:50]:
+                print(f"    {gap[:100]!r}")

@@ -44,6 +44,20 @@ class Option:
 
 
 @dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file sent along with a message: `ref` is 'file:<name in the uploads folder>' or '<channel>:<file id>'."""
+
+    id: int
+    kind: str  # "photo" or "document"
+    ref: str
+    mime: str | None = None
+    name: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "ref": self.ref, "mime": self.mime, "name": self.name}
+
+
+@dataclass(frozen=True, slots=True)
 class Outbound:
     """One message to a user, in their words; options render as buttons or a numbered list."""
 
@@ -51,15 +65,19 @@ class Outbound:
     locale: str
     options: tuple[tuple[str, str], ...] = ()
     version: int | None = None
+    files: tuple[FileRef, ...] = ()
 
     def to_payload(self) -> dict[str, Any]:
-        """The JSON stored in the outbox."""
-        return {
+        """The JSON stored in the outbox (`files` only when there are some)."""
+        payload: dict[str, Any] = {
             "text": self.text,
             "locale": self.locale,
             "options": [{"id": option_id, "label": label} for option_id, label in self.options],
             "version": self.version,
         }
+        if self.files:
+            payload["files"] = [file.to_json() for file in self.files]
+        return payload
 
 
 @dataclass(slots=True)
