@@ -305,6 +305,10 @@ class Directory:
         """The collectivity with this HCP code, or None."""
         return self._items.get(code)
 
+    def codes(self) -> list[str]:
+        """Every collectivity code."""
+        return list(self._items)
+
     def parent(self, c: Collectivity) -> Collectivity | None:
         """The province of a commune or the region of a province; None for a region."""
         return self._items.get(c.parent_code) if c.parent_code else None

@@ -1,4 +1,5 @@
-"""ORM tables: citizens and identities, the directory, requests and their event log, conversations, the outbox."""
+"""ORM tables: citizens and identities, staff, the directory, requests and their event log, conversations,
+the outbox, the alert ledger and the calendar overrides."""
 
 from __future__ import annotations
 
@@ -165,6 +166,15 @@ class Request(Base):
     due_on: Mapped[date] = mapped_column(Date, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The clerk handling it; None until someone takes it.
+    assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    # A complaint to the head of the collectivity points at the request it complains about.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rating: Mapped[str | None] = mapped_column(String(16))
 
 
 class RequestEvent(Base):
@@ -211,3 +221,70 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class Staff(Base):
+    """A clerk, coordinator or admin; linked to one chat identity by a one-time invite code."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(120))
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"), unique=True)
+    invite_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invite_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class StaffScope(Base):
+    """A collectivity a staff member covers; `collectivity_code` None means the whole country."""
+
+    __tablename__ = "staff_scopes"
+    __table_args__ = (UniqueConstraint("staff_id", "collectivity_code", name="uq_staff_scopes_staff_id_code"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    collectivity_code: Mapped[str | None] = mapped_column(ForeignKey("collectivities.code"), index=True)
+
+
+class AuditEvent(Base):
+    """Staff actions refused or worth keeping (forged buttons, out-of-scope references, revoked accounts)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class Alert(Base):
+    """Ledger of scheduled notices: `dedupe_key` makes each (request, alert kind, recipient, …) send once."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CalendarOverride(Base):
+    """A day that coordinators fixed by hand: a holiday confirmed, moved or added, or a day made working."""
+
+    __tablename__ = "calendar_overrides"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "holiday" or "working"
+    name: Mapped[str] = mapped_column(String(80))
+    source: Mapped[str] = mapped_column(String(16))  # "confirmed", "moved", "added"
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
