@@ -14,11 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.directory import Directory
+from bot.handlers import telegram as telegram_handlers
 from bot.handlers import web as web_handlers
+from bot.services.calendar_admin import load_overrides
 from bot.services.clock import Clock, SystemClock
 from bot.services.conversations import Conversations
 from bot.services.directory import directory_from_db, load_directory
+from bot.services.jobs import jobs_for
 from bot.services.outbox import Dispatcher, Sender
+from bot.services.scheduler import Scheduler
 from bot.storage.db import create_engine, create_sessionmaker
 from bot.storage.migrate import upgrade_to_head
 
@@ -39,9 +43,12 @@ class Bab:
     web_channel: web_handlers.WebChannel
     clock: Clock
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    telegram: telegram_handlers.TelegramChannel | None = None  # when TELEGRAM_BOT_TOKEN is set
 
     async def close(self) -> None:
         self.stop.set()
+        if self.telegram is not None:
+            await self.telegram.close()
         await self.engine.dispose()
 
 
@@ -54,18 +61,24 @@ async def build(settings: Settings, clock: Clock | None = None, senders: dict[st
         await upgrade_to_head(engine)
     sessions = create_sessionmaker(engine)
     await load_directory(sessions)
-    loaded, on_bab = await directory_from_db(sessions)
+    loaded, _on_bab = await directory_from_db(sessions)
     directory = directory or loaded  # tests pass a prebuilt index of the same rows to save a second per test
     year = clock.now().astimezone(timezone.utc).year
     calendar = WorkingCalendar.morocco(year - 1, year + 3)
+    async with sessions() as session:  # holidays confirmed or moved by coordinators (issue 4)
+        calendar.set_overrides(await load_overrides(session))
     web_channel = web_handlers.WebChannel()
     all_senders: dict[str, Sender] = {"web": web_channel, **(senders or {})}
+    telegram = telegram_handlers.TelegramChannel(settings) if settings.telegram_bot_token else None
+    if telegram is not None:
+        all_senders.setdefault(telegram_handlers.CHANNEL, telegram)
     dispatcher = Dispatcher(sessions, all_senders, clock, max_attempts=settings.outbox_max_attempts,
                             on_delivered=web_channel.delivered)
-    conversations = Conversations(sessions, directory, calendar, clock, settings.default_locale, on_bab=on_bab,
+    conversations = Conversations(sessions, directory, calendar, clock, settings.default_locale,
                                   notify=dispatcher.wake)
     return Bab(settings=settings, engine=engine, sessions=sessions, directory=directory, calendar=calendar,
-               conversations=conversations, dispatcher=dispatcher, web_channel=web_channel, clock=clock)
+               conversations=conversations, dispatcher=dispatcher, web_channel=web_channel, clock=clock,
+               telegram=telegram)
 
 
 def web_app(bab: Bab, dispatch: bool = True) -> web.Application:
@@ -82,6 +95,8 @@ def web_app(bab: Bab, dispatch: bool = True) -> web.Application:
         return web.json_response({"ok": True, "collectivities": len(bab.directory)})
 
     app.router.add_get("/healthz", health)
+    if bab.telegram is not None and bab.telegram.mode == "webhook":
+        bab.telegram.add_routes(app, bab.conversations)
 
     async def dispatcher_ctx(_app: web.Application):  # type: ignore[no-untyped-def]
         task = asyncio.create_task(bab.dispatcher.run(bab.stop))
@@ -95,20 +110,28 @@ def web_app(bab: Bab, dispatch: bool = True) -> web.Application:
     return app
 
 
-async def serve(settings: Settings) -> None:
-    """`bab run`: migrate, load, serve the web chat and dispatch the outbox until SIGINT/SIGTERM."""
+async def serve(settings: Settings, stopped: asyncio.Event | None = None) -> None:
+    """`bab run`: migrate, load, serve the web chat and dispatch the outbox until SIGINT/SIGTERM (or `stopped`)."""
     bab = await build(settings)
     runner = web.AppRunner(web_app(bab), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
+    if bab.telegram is not None:  # polling, or setWebhook; stopped by bab.close()
+        bab.telegram.start(bab.conversations)
+    scheduler = Scheduler(jobs_for(bab), bab.clock) if settings.scheduler else None
+    if scheduler is not None:  # deadline jobs; runs every sweep once now, to catch up after downtime
+        scheduler.start()
     print(f"Bab is running: open http://{settings.host}:{settings.port}/ to chat "
           f"(database: {bab.engine.url.render_as_string(hide_password=True)}). Ctrl+C stops it.", flush=True)
-    stopped = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopped.set)
+    if stopped is None:
+        stopped = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stopped.set)
     await stopped.wait()
     log.info("stopping at %s", datetime.now(timezone.utc).isoformat())
+    if scheduler is not None:
+        await scheduler.stop()
     await runner.cleanup()
     await bab.close()

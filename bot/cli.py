@@ -8,6 +8,8 @@ import getpass
 import logging
 import sys
 
+from bot.cli_calendar import add_calendar_parser, run_calendar
+from bot.cli_staff import add_staff_parser, run_staff
 from bot.config import Settings, load_settings
 
 
@@ -71,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     directory_actions.add_parser("load", help="(re)load the HCP list and aliases; safe to repeat")
     search = directory_actions.add_parser("search", help="show how a name resolves")
     search.add_argument("query")
+    add_calendar_parser(commands)
+    add_staff_parser(commands)
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -86,4 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run_migrate(settings))
     elif args.command == "directory":
         asyncio.run(run_directory(settings, args.action, getattr(args, "query", None)))
+    elif args.command == "staff":
+        return asyncio.run(run_staff(settings, args))
+    elif args.command == "calendar":
+        return asyncio.run(run_calendar(settings, args))
     return 0

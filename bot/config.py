@@ -21,6 +21,16 @@ class Settings:
     secure_cookies: bool = False
     outbox_max_attempts: int = 8
     log_level: str = "INFO"
+    telegram_bot_token: str | None = None  # turns the Telegram channel on
+    telegram_api_base_url: str = "https://api.telegram.org/bot"  # PTB's base_url: the token is appended
+    public_url: str | None = None  # https://… where Telegram can reach us: webhook mode instead of polling
+    telegram_webhook_secret: str | None = None  # else derived from the token, the same in every worker
+    telegram_bot_username: str = ""  # for the staff invite deep links that `bab staff invite` prints
+    urgent_unit: str = "calendar"  # "calendar" or "working": the unit of the 3-day urgent deadline (law.md §8.1)
+    reminder_days: tuple[int, ...] = (5, 1)  # working days before the due date when clerks are reminded
+    escalation_days: int = 20  # working days past due before coordinators one level up are alerted
+    digest_hour: int = 8  # hour (Africa/Casablanca) of the coordinators' daily digest
+    scheduler: bool = True  # run the deadline jobs inside `bab run`
 
     @property
     def uploads_dir(self) -> Path:
@@ -51,6 +61,16 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
     default_locale = env.get("BAB_DEFAULT_LOCALE", "ary")
     if default_locale not in SUPPORTED_LOCALES:
         raise ValueError(f"BAB_DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}")
+    urgent_unit = env.get("BAB_URGENT_UNIT", "calendar").lower()
+    if urgent_unit not in ("calendar", "working"):
+        raise ValueError("BAB_URGENT_UNIT must be calendar or working")
+    reminder_days = tuple(sorted({int(part) for part in env.get("BAB_REMINDER_DAYS", "5,1").split(",")
+                                  if part.strip()}, reverse=True))
+    if any(day < 0 for day in reminder_days):
+        raise ValueError("BAB_REMINDER_DAYS must be working-day counts >= 0, like 5,1")
+    digest_hour = int(env.get("BAB_DIGEST_HOUR", "8"))
+    if not 0 <= digest_hour <= 23:
+        raise ValueError("BAB_DIGEST_HOUR must be an hour from 0 to 23")
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -60,4 +80,14 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         secure_cookies=env.get("BAB_SECURE_COOKIES", "0").lower() in {"1", "true", "yes"},
         outbox_max_attempts=int(env.get("BAB_OUTBOX_MAX_ATTEMPTS", "8")),
         log_level=env.get("BAB_LOG_LEVEL", "INFO").upper(),
+        telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+        telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL") or "https://api.telegram.org/bot",
+        public_url=(env.get("BAB_PUBLIC_URL") or "").rstrip("/") or None,
+        telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+        telegram_bot_username=env.get("TELEGRAM_BOT_USERNAME", "").lstrip("@"),
+        urgent_unit=urgent_unit,
+        reminder_days=reminder_days,
+        escalation_days=int(env.get("BAB_ESCALATION_DAYS", "20")),
+        digest_hour=digest_hour,
+        scheduler=env.get("BAB_SCHEDULER", "on").lower() not in {"0", "off", "false", "no"},
     )

@@ -116,4 +116,7 @@ KEYWORD_MSGIDS = {
     "lang": N_("language,lang"),
     "yes": N_("yes,ok,okay"),
     "no": N_("no"),
+    "inbox": N_("inbox"),
+    "overdue": N_("overdue,late"),
+    "stats": N_("stats,statistics"),
 }

@@ -4,8 +4,11 @@ A *working day* is a day that is neither a weekend day (Saturday and Sunday by
 default) nor a public holiday (décret 2-77-169, see knowledge/law.md §7). The
 holiday table is data: it is seeded from the `holidays` package (Hijri dates
 there are astronomical *estimates*) and may later be corrected by an admin once
-the Ministry of Habous announces the moon sighting; building a new
-`WorkingCalendar` from the corrected table is how deadlines get recomputed.
+the Ministry of Habous announces the moon sighting. Those corrections are
+`Override`s (a holiday confirmed, moved or added, a day made working) applied on
+top of the seeded table; `WorkingCalendar.set_overrides` swaps them in place so
+that every holder of the shared calendar object (the app, the conversation
+service, the jobs) sees the corrected table at once.
 
 This module is pure: no I/O, no clock, no global state. It may import only the
 standard library and `holidays`.
@@ -23,7 +26,7 @@ from datetime import date, timedelta
 
 import holidays as holidays_lib
 
-__all__ = ["Holiday", "WorkingCalendar", "morocco_holidays"]
+__all__ = ["Holiday", "Override", "WorkingCalendar", "apply_overrides", "morocco_holidays"]
 
 _ONE_DAY = timedelta(days=1)
 _ESTIMATED_SUFFIX = " (estimated)"
@@ -44,6 +47,44 @@ class Holiday:
     day: date
     name: str
     estimated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A correction of one day by coordinators.
+
+    kind "holiday": the day is the holiday `name`, certain (not estimated); it replaces a seeded
+    entry of the same name on that day ("confirmed" by moon sighting, "moved" there, or "added").
+    kind "working": the seeded holiday `name` does not fall on that day (it was "moved" away);
+    an empty `name` removes every holiday of the day. Weekends stay weekends either way.
+    """
+
+    day: date
+    kind: str
+    name: str
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("holiday", "working"):
+            raise ValueError(f"override kind must be 'holiday' or 'working', got {self.kind!r}")
+        if self.kind == "holiday" and not self.name.strip():
+            raise ValueError("a holiday override needs a name")
+
+
+def apply_overrides(base: Iterable[Holiday], overrides: Iterable[Override]) -> list[Holiday]:
+    """The holiday entries of `base` corrected by `overrides` (at most one per day; later ones win)."""
+    by_day: dict[date, list[Holiday]] = {}
+    for h in base:
+        by_day.setdefault(h.day, []).append(h)
+    latest = {o.day: o for o in overrides}
+    for day, o in latest.items():
+        entries = by_day.get(day, [])
+        if o.kind == "working":
+            by_day[day] = [h for h in entries if o.name and h.name != o.name]
+        else:
+            by_day[day] = [h for h in entries if h.name != o.name] + [Holiday(day, o.name, False)]
+    return sorted((h for entries in by_day.values() for h in entries),
+                  key=lambda h: (h.day, h.estimated, h.name))
 
 
 def morocco_holidays(years: Iterable[int]) -> list[Holiday]:
@@ -84,30 +125,64 @@ def _merge(first: Holiday, second: Holiday) -> Holiday:
 class WorkingCalendar:
     """Weekends plus a holiday table; answers working-day questions in O(days spanned)."""
 
-    __slots__ = ("_holidays", "_weekend")
+    __slots__ = ("_base", "_entries", "_holidays", "_overrides", "_weekend")
 
     def __init__(
-        self, holidays: Iterable[Holiday], weekend: frozenset[int] = frozenset({5, 6})
+        self,
+        holidays: Iterable[Holiday],
+        weekend: frozenset[int] = frozenset({5, 6}),
+        overrides: Iterable[Override] = (),
     ) -> None:
-        """Build from holidays (same-day entries merged); `weekend` holds `date.weekday()` values."""
+        """Build from holidays (same-day entries merged) corrected by `overrides`; `weekend` holds weekday()s."""
         if not weekend <= frozenset(range(7)):
             raise ValueError(f"weekend days must be in 0..6, got {sorted(weekend)}")
         if len(weekend) == 7:
             # Otherwise next_working_day would loop forever.
             raise ValueError("a calendar needs at least one working weekday")
-        table: dict[date, Holiday] = {}
-        for h in holidays:
-            existing = table.get(h.day)
-            table[h.day] = h if existing is None else _merge(existing, h)
-        self._holidays = table
+        self._base = tuple(holidays)
         self._weekend = weekend
+        self.set_overrides(overrides)
 
     @classmethod
-    def morocco(cls, first_year: int, last_year: int) -> WorkingCalendar:
-        """Sat/Sun weekends plus Moroccan holidays for first_year..last_year inclusive."""
+    def morocco(
+        cls, first_year: int, last_year: int, overrides: Iterable[Override] = ()
+    ) -> WorkingCalendar:
+        """Sat/Sun weekends plus Moroccan holidays for first_year..last_year inclusive, then `overrides`."""
         if first_year > last_year:
             raise ValueError(f"first_year {first_year} > last_year {last_year}")
-        return cls(morocco_holidays(range(first_year, last_year + 1)))
+        return cls(morocco_holidays(range(first_year, last_year + 1)), overrides=overrides)
+
+    def set_overrides(self, overrides: Iterable[Override]) -> None:
+        """Replace the corrections in place; every holder of this object sees the new table at once."""
+        fixed = tuple(sorted(overrides, key=lambda o: o.day))
+        entries: dict[date, tuple[Holiday, ...]] = {}
+        for h in apply_overrides(self._base, fixed):
+            entries[h.day] = (*entries.get(h.day, ()), h)
+        table: dict[date, Holiday] = {}
+        for day, listed in entries.items():
+            merged = listed[0]
+            for h in listed[1:]:
+                merged = _merge(merged, h)
+            table[day] = merged
+        # Assigned last and together-ish: readers on the event loop never see a half-built table.
+        self._entries, self._holidays, self._overrides = entries, table, fixed
+
+    def with_overrides(self, overrides: Iterable[Override]) -> WorkingCalendar:
+        """A new calendar with the same seeded holidays and weekend, corrected by `overrides` instead."""
+        return WorkingCalendar(self._base, self._weekend, overrides)
+
+    @property
+    def overrides(self) -> tuple[Override, ...]:
+        """The corrections in force, sorted by day."""
+        return self._overrides
+
+    def holidays_on(self, d: date) -> tuple[Holiday, ...]:
+        """Each holiday on `d` separately (two names on one day give two entries)."""
+        return self._entries.get(d, ())
+
+    def holidays_between(self, first: date, last: date) -> list[Holiday]:
+        """Every holiday entry with first <= day <= last, sorted by day."""
+        return [h for day in sorted(self._entries) if first <= day <= last for h in self._entries[day]]
 
     def __repr__(self) -> str:
         return f"WorkingCalendar({len(self._holidays)} holidays, weekend={sorted(self._weekend)})"

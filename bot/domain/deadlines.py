@@ -37,6 +37,7 @@ from bot.domain.calendar import WorkingCalendar
 
 __all__ = [
     "CASABLANCA",
+    "EXTENSION_OF",
     "RULES",
     "DueDate",
     "OfficeHours",
@@ -45,7 +46,10 @@ __all__ = [
     "Unit",
     "due_date",
     "extend",
+    "reason_parts",
+    "request_due",
     "rules_with",
+    "window_end",
 ]
 
 CASABLANCA = ZoneInfo("Africa/Casablanca")
@@ -97,6 +101,11 @@ def rules_with(urgent_unit: Unit = Unit.CALENDAR) -> Mapping[str, Rule]:
 
 
 RULES: Mapping[str, Rule] = rules_with()
+
+# The rule that extends each extensible rule (law 31-13 art. 16 and 17).
+EXTENSION_OF: Mapping[str, str] = MappingProxyType(
+    {"access": "access_extension", "urgent": "urgent_extension"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,3 +221,36 @@ def extend(due: DueDate, rule: Rule, calendar: WorkingCalendar) -> DueDate:
     return replace(
         due, rule=rule, start=due.due, due=new_due, skipped=skipped, start_shifted=False
     )
+
+
+def request_due(
+    rule_id: str,
+    received_at: datetime,
+    calendar: WorkingCalendar,
+    rules: Mapping[str, Rule] = RULES,
+    extended: bool = False,
+) -> DueDate:
+    """The due date of a stored request: its rule from receipt, then the extension when `extended`.
+
+    `rule_id` may be the extension rule itself ("access_extension"): the request is then
+    counted from its base rule and extended, whatever `extended` says.
+    """
+    base_id = next((b for b, e in EXTENSION_OF.items() if e == rule_id), rule_id)
+    first = due_date(rules[base_id], received_at, calendar)
+    if (extended or base_id != rule_id) and base_id in EXTENSION_OF:
+        return extend(first, rules[EXTENSION_OF[base_id]], calendar)
+    return first
+
+
+def window_end(day_zero: date, rule: Rule, calendar: WorkingCalendar) -> date:
+    """Last day of a window of `rule` counted from `day_zero` (e.g. the citizen's time to complain)."""
+    return _count(rule, day_zero, calendar)[0]
+
+
+def reason_parts(reason: str) -> tuple[tuple[str, ...], bool]:
+    """Split a `Skipped.reason` into holiday names (empty for a weekend) and whether they are estimated."""
+    if reason == "weekend":
+        return (), False
+    estimated = reason.endswith(" (estimated)")
+    names = reason[: -len(" (estimated)")] if estimated else reason
+    return tuple(n for n in names.split("; ") if n), estimated

@@ -12,6 +12,7 @@ class Kind(StrEnum):
     COMPLAINT = "complaint"  # decree 2-17-265
     OBSERVATION = "observation"
     SUGGESTION = "suggestion"
+    HEAD_COMPLAINT = "head_complaint"  # law 31-13: a complaint to the head of the collectivity about a request
 
 
 FEEDBACK_KINDS = (Kind.COMPLAINT, Kind.OBSERVATION, Kind.SUGGESTION)

@@ -80,3 +80,18 @@ def one_level_up(members: list[StaffMember], directory: Directory, code: str) ->
             return found
     national = [m for m in coordinators if None in m.scopes]
     return national or [m for m in members if m.role is Role.ADMIN and m.id not in nearest]
+
+
+def handlers_of(members: list[StaffMember], directory: Directory, code: str) -> list[StaffMember]:
+    """Who is told of a new or transferred request: the collectivity's clerks, else its coordinators."""
+    clerks = [m for m in members if m.role is Role.CLERK and code in m.scopes]
+    return clerks or responsible_coordinators(members, directory, code)
+
+
+def scope_codes(member: StaffMember, directory: Directory) -> set[str] | None:
+    """Every collectivity code the member covers; None when it is the whole country."""
+    if member.national:
+        return None
+    if member.role is Role.CLERK:
+        return {code for code in member.scopes if code is not None}
+    return {code for code in directory.codes() if covers(member, directory, code)}

@@ -31,6 +31,7 @@ from bot.flows.spec import (
 from bot.i18n import LOCALES, N_, Translator, keywords, translator
 
 GLOBAL_COMMANDS = ("menu", "back", "cancel", "help", "lang")
+STAFF_COMMANDS = ("inbox", "overdue", "stats")  # only for linked staff; citizens' text goes to their step
 SLASH_ALIASES = {"start": "menu"}
 
 
@@ -42,6 +43,7 @@ class Context:
     default_locale: str = "ary"
     requests: tuple[RequestView, ...] = ()
     profile: Profile | None = None
+    staff_role: str | None = None  # the role of a linked, active staff member
 
 
 @dataclass(slots=True)
@@ -164,16 +166,43 @@ def match_option(turn: Turn, options: tuple[Option, ...], inbound: Inbound) -> O
     return best if best_score >= 85 else None
 
 
-def global_command(text: str) -> str | None:
-    """The global command ('menu', 'back', 'cancel', 'help', 'lang') a whole message asks for, if any."""
+def global_command(text: str, staff: bool = False) -> str | None:
+    """The global command ('menu', 'back', … and for staff 'inbox', 'overdue', 'stats') a message asks for."""
+    names = GLOBAL_COMMANDS + STAFF_COMMANDS if staff else GLOBAL_COMMANDS
     word = normalise(text)
     if word.startswith("/"):
         word = word[1:].split(" ", 1)[0].split("@", 1)[0]
         word = SLASH_ALIASES.get(word, word)
-        return word if word in GLOBAL_COMMANDS else None
+        return word if word in names else None
     if not word or len(word) > 30:
         return None
-    return next((name for name in GLOBAL_COMMANDS if word in keywords(name)), None)
+    return next((name for name in names if word in keywords(name)), None)
+
+
+# Handlers for 'go:<name>:<args>' buttons: notices sent outside the conversation (an answer arrived, a deadline
+# passed) carry them, so they work from any state and any version; each handler re-checks what it may do.
+GoHandler = Callable[["Turn", list[str]], None]
+GO_HANDLERS: dict[str, GoHandler] = {}
+
+
+def on_go(name: str) -> Callable[[GoHandler], GoHandler]:
+    """Register the handler of 'go:<name>:…' buttons."""
+
+    def register_handler(handler: GoHandler) -> GoHandler:
+        GO_HANDLERS[name] = handler
+        return handler
+
+    return register_handler
+
+
+def run_go(turn: Turn, choice_id: str) -> None:
+    """Carry out a 'go:' button; an unknown one is answered as a stale button."""
+    _, name, *args = choice_id.split(":")
+    handler = GO_HANDLERS.get(name)
+    if handler is None:
+        turn.stale()
+    else:
+        handler(turn, args)
 
 
 def first_locale(inbound: Inbound, default: str) -> str:
@@ -211,10 +240,13 @@ def advance(state: State, inbound: Inbound, ctx: Context) -> tuple[State, list[E
             turn.error(N_("Your message is too long: I can read up to {count} characters at a time."),
                        count=MAX_MESSAGE_CHARS)
             return turn.state, turn.effects
-        command = global_command(inbound.text)
+        command = global_command(inbound.text, staff=ctx.staff_role is not None)
         if command is not None:
             run_global(turn, command)
             return turn.state, turn.effects
+    if inbound.kind is InboundKind.CHOICE and (inbound.choice_id or "").startswith("go:"):
+        run_go(turn, inbound.choice_id or "")
+        return turn.state, turn.effects
     if inbound.kind is InboundKind.CHOICE and inbound.version != turn.state.version:
         turn.stale()
         return turn.state, turn.effects
@@ -245,6 +277,8 @@ def run_global(turn: Turn, command: str) -> None:
                     "• cancel: drop what we are doing (nothing is sent)\n• language: change the language\n"
                     "Your answers are kept until you confirm, so you can come back later."))
         turn.prompt()
+    elif command in STAFF_COMMANDS:
+        turn.go(f"desk:{'list' if command == 'inbox' else command}", remember=False)
     elif command == "lang":
         if state.flow == "lang":
             turn.prompt()

@@ -14,13 +14,17 @@ MENU_OPTIONS = (
 )
 
 
+DESK_OPTION = Option("desk", N_("Inbox (staff)"))
+
+
 def menu_options(turn: Turn) -> tuple[Option, ...]:
-    """The menu, plus the other languages until the user has confirmed one."""
+    """The menu (with the inbox for staff), plus the other languages until the user has confirmed one."""
+    options = (DESK_OPTION, *MENU_OPTIONS) if turn.ctx.staff_role else MENU_OPTIONS
     if turn.state.locale_confirmed:
-        return MENU_OPTIONS
+        return options
     others = tuple(Option(f"lang:{locale}", LANGUAGE_NAMES[locale], literal=True)
                    for locale in LOCALES if locale != turn.state.locale)
-    return (*MENU_OPTIONS, *others)
+    return (*options, *others)
 
 
 def menu_question(turn: Turn) -> str:

@@ -12,11 +12,13 @@ from bot.flows.engine import (
     match_option,
     option_rows,
     register,
+    run_go,
     wrong_kind,
 )
 from bot.flows.labels import kind_label, status_label
 from bot.flows.places import local_name
-from bot.flows.spec import Inbound, InboundKind, Option, RequestView, Withdraw
+from bot.flows.remedies import remedy_options
+from bot.flows.spec import Explain, Inbound, InboundKind, Option, RequestView, Withdraw
 from bot.i18n import N_
 
 LIST_LIMIT = 8
@@ -94,17 +96,26 @@ def detail_question(turn: Turn) -> str:
         t(N_("Received on {date}"), date=t.date(view.received_on)),
         t(N_("Answer due by {date}"), date=t.date(view.due_on)),
         t(N_("Status: {status}"), status=status_label(view.status, t)),
+        *([t(N_("Answered on {date}"), date=t.date(view.answered_on))] if view.answered_on else []),
+        *([t(N_("The deadline has passed without an answer."))] if view.overdue else []),
     ])
 
 
 def detail_options(turn: Turn) -> tuple[Option, ...]:
     view = own_request(turn, str(turn.state.scratch.get("open", "")))
     withdraw = (Option("withdraw", N_("Withdraw this request")),) if view and view.status in WITHDRAWABLE else ()
-    return (*withdraw, Option("list", N_("Back to my requests")), MENU)
+    remedies = remedy_options(view) if view else ()
+    why = (Option("why", N_("Why this date?")),) if view else ()
+    return (*remedies, *why, *withdraw, Option("list", N_("Back to my requests")), MENU)
 
 
 def on_detail(turn: Turn, option: Option) -> bool:
-    if option.id == "list":
+    if option.id.startswith("go:"):
+        run_go(turn, option.id)
+    elif option.id == "why":
+        turn.effects.append(Explain(reference=str(turn.state.scratch.get("open", "")), locale=turn.t.locale))
+        turn.prompt()
+    elif option.id == "list":
         turn.go("list")
     elif option.id == "menu":
         turn.go("menu:main", remember=False)

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
+from bot.flows.spec import Outbound
 from bot.i18n import N_, Translator
 
 
 def receipt(t: Translator, *, kind: str, reference: str, place: str, received_on: date, due_on: date,
-            urgent: bool, on_bab: bool) -> str:
+            urgent: bool, on_bab: bool, parent: str | None = None) -> str:
     """The receipt: reference, addressee, receipt date, legal due date and what happens next."""
-    if kind == "access":
+    if kind == "head_complaint":
+        lines = [
+            t(N_("Your complaint to the head of the collectivity is registered.")),
+            t(N_("Reference: {reference}"), reference=reference),
+            t(N_("About request {reference}"), reference=parent or ""),
+            t(N_("To: {place}"), place=place),
+            t(N_("Received on {date}"), date=t.date(received_on)),
+            t(N_("The head of the collectivity must answer by {date} (15 days, law 31-13)."), date=t.date(due_on)),
+            "",
+            t(N_("If this complaint fails too, I will help you take it to the CDAI.")),
+        ]
+    elif kind == "access":
         delay = t(N_("3 days, as an urgent request")) if urgent else t(
             N_("20 working days, weekends and public holidays excluded"))
         lines = [
@@ -52,3 +65,40 @@ def withdrawn(t: Translator, reference: str) -> str:
 def not_withdrawable(t: Translator, reference: str) -> str:
     """A withdrawal refused: the request is already answered or closed, or not the citizen's."""
     return t(N_("Request {reference} can no longer be withdrawn."), reference=reference)
+
+
+def chafafiya_text(t: Translator, *, reference: str, place: str, request: Any, delivery: str) -> str:
+    """The request ready to paste into the national portal, for collectivities that do not answer on Bab."""
+    delivery_labels = {"chat": N_("Electronic copy"), "email": N_("By e-mail"), "paper": N_("Paper copy"),
+                       "onsite": N_("Consult it on site")}
+    return "\n".join([
+        t(N_("To file it on chafafiya.ma as well, copy this text into the form:")),
+        "",
+        t(N_("To: {place}"), place=place),
+        t(N_("Name: {name}"), name=request.requester_name or ""),
+        t(N_("Card number: {id_number}"), id_number=request.id_number or ""),
+        t(N_("Contact: {contact}"), contact=request.contact or ""),
+        t(N_("Information requested: {topic}"), topic=request.subject),
+        t(N_("Delivery: {delivery}"), delivery=t(delivery_labels[delivery]) if delivery in delivery_labels else ""),
+        t(N_("Bab reference: {reference}"), reference=reference),
+    ])
+
+
+def linked(t: Translator, role: str, name: str) -> Outbound:
+    """Welcome of a staff member whose chat account was just linked."""
+    roles = {"clerk": N_("clerk"), "coordinator": N_("coordinator"), "admin": N_("administrator")}
+    return Outbound(text=t(N_("Welcome, {name}: this account is now linked to Bab as {role}. Type /inbox at any time "
+                              "to see the requests, /overdue and /stats for the reports."),
+                           name=name, role=t(roles.get(role, role))), locale=t.locale)
+
+
+def link_refused(t: Translator) -> Outbound:
+    """An invite code that is unknown, already used or expired."""
+    return Outbound(text=t(N_("This invite code is not valid: it may have been used already or have expired. Ask "
+                              "your coordinator for a new one.")), locale=t.locale)
+
+
+def revoked(t: Translator) -> Outbound:
+    """A revoked staff account trying to use the inbox."""
+    return Outbound(text=t(N_("Your staff access to Bab has been revoked. Contact your coordinator if this is a "
+                              "mistake.")), locale=t.locale)

@@ -125,7 +125,7 @@ class State:
 
 @dataclass(frozen=True, slots=True)
 class RequestView:
-    """What the citizen may see of one of their own requests."""
+    """What the citizen may see of one of their own requests, and which remedies are open to them."""
 
     reference: str
     kind: str
@@ -134,6 +134,12 @@ class RequestView:
     subject: str
     received_on: date
     due_on: date
+    answered_on: date | None = None
+    parent_reference: str | None = None
+    rating: str | None = None
+    overdue: bool = False
+    can_complain: bool = False  # may complain to the head of the collectivity now (law 31-13)
+    can_go_to_cdai: bool = False  # a complaint to the head failed: the CDAI is the next step
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,4 +177,42 @@ class SetLocale:
     locale: str
 
 
-Effect = Send | Submit | Withdraw | SetLocale
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The citizen answers a clarification the collectivity asked for."""
+
+    reference: str
+    text: str
+    locale: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """The citizen says whether an answer answered their request (an id of `lifecycle.RATINGS`)."""
+
+    reference: str
+    rating: str
+    locale: str
+
+
+@dataclass(frozen=True, slots=True)
+class Explain:
+    """The citizen asks why their request is due on its date: the service explains the count."""
+
+    reference: str
+    locale: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeskShow:
+    """Render the staff desk's current step (its data lives in the database, so the service renders it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeskInput:
+    """A staff member's message to the desk's current step, for the service to act on."""
+
+    inbound: Inbound
+
+
+Effect = Send | Submit | Withdraw | SetLocale | Reply | Rate | Explain | DeskShow | DeskInput

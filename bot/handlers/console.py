@@ -1,4 +1,4 @@
-"""The console channel (`bab chat`): talk to the bot in a terminal as a citizen, through the same core.
+"""The console channel (`bab chat`): talk to the bot in a terminal, as a citizen or staff, through the same core.
 
 Choices print as a numbered list; typing a number presses that button, anything else is sent as text.
 """
@@ -27,6 +27,8 @@ class ConsoleSender:
 
     async def send(self, external_id: str, payload: dict[str, Any]) -> None:
         self.out.write("\n" + str(payload.get("text", "")) + "\n")
+        for file in payload.get("files") or []:
+            self.out.write(f"  [{file.get('kind', 'file')} {file.get('id')}]\n")
         options = payload.get("options") or []
         if options:
             self.options = [str(option["id"]) for option in options]
@@ -48,6 +50,7 @@ async def chat(bab: Bab, user: str, stdin: TextIO = sys.stdin, out: TextIO = sys
     """Read lines until end of input; each goes through the core, replies come back through the outbox."""
     sender = ConsoleSender(out)
     bab.dispatcher.senders[CHANNEL] = sender
+    bab.dispatcher.only[CHANNEL] = user  # other console users' messages wait for their own terminal
     await bab.dispatcher.dispatch_once()  # anything left from an earlier session
     loop = asyncio.get_running_loop()
     interactive = stdin.isatty()

@@ -18,11 +18,12 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.domain.staff import covers
 from bot.domain.validation import MAX_MESSAGE_CHARS
 from bot.flows.spec import Inbound, InboundKind
 from bot.i18n import N_, translator
 from bot.services.conversations import Conversations, NewAttachment
-from bot.storage import repos
+from bot.storage import repos, staff_repo
 
 log = logging.getLogger(__name__)
 CHANNEL = "web"
@@ -123,8 +124,11 @@ def direction(locale: str) -> str:
 def render(row_id: int | None, sender: str, payload: dict[str, Any], at: str) -> dict[str, Any]:
     """A message as the page draws it."""
     locale = str(payload.get("locale") or "fr")
+    files = [{"id": f.get("id"), "kind": f.get("kind"), "url": f"/api/files/{f.get('id')}"}
+             for f in payload.get("files", []) if isinstance(f, dict)]
     return {"id": row_id, "from": sender, "text": payload.get("text", ""), "options": payload.get("options", []),
-            "version": payload.get("version"), "locale": locale, "dir": direction(locale), "at": at}
+            "version": payload.get("version"), "locale": locale, "dir": direction(locale), "at": at,
+            "files": files}
 
 
 async def error_response(request: web.Request, message: str, status: int) -> web.Response:
@@ -257,16 +261,46 @@ async def post_upload(request: web.Request) -> web.Response:
     kind = next((value for signature, value in IMAGE_SIGNATURES.items() if data.startswith(signature)), None)
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         kind = ("image/webp", "webp")
+    inbound_kind = InboundKind.PHOTO
+    if kind is None and data.startswith(b"%PDF-"):  # staff attach PDF documents to their answers
+        kind, inbound_kind = ("application/pdf", "pdf"), InboundKind.DOCUMENT
     if kind is None:
-        return await error_response(request, N_("Please send a photo (JPEG, PNG or GIF)."), 415)
+        return await error_response(request, N_("Please send a photo (JPEG, PNG or GIF) or a PDF document."), 415)
     uploads = request.app[UPLOADS]
     uploads.mkdir(parents=True, exist_ok=True)
     name = f"{secrets.token_hex(16)}.{kind[1]}"
     (uploads / name).write_bytes(bytes(data))
-    await request.app[CONVERSATIONS].handle(CHANNEL, visitor, Inbound(kind=InboundKind.PHOTO),
-                                            attachment=NewAttachment(kind="photo", ref=name, mime=kind[0],
-                                                                     size=len(data)))
+    await request.app[CONVERSATIONS].handle(CHANNEL, visitor, Inbound(kind=inbound_kind), attachment=NewAttachment(
+        kind=inbound_kind.value, ref=f"file:{name}", mime=kind[0], size=len(data)))
     return web.json_response({"ok": True}, status=202)
+
+
+async def get_file(request: web.Request) -> web.StreamResponse:
+    """A file the visitor sent, or was sent (an answer's documents); 404 for anything else, existing or not."""
+    visitor = require_visitor(request)
+    try:
+        file_id = int(request.match_info["file_id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    async with request.app[SESSIONS]() as session:
+        identity = await repos.find_identity(session, CHANNEL, visitor)
+        pair = await repos.attachment_with_request(session, file_id) if identity else None
+        if identity is None or pair is None:
+            raise web.HTTPNotFound()
+        found, owner = pair
+        allowed = found.identity_id == identity.id or (owner is not None and owner.identity_id == identity.id)
+        if not allowed and owner is not None:
+            member = await staff_repo.member_for_identity(session, identity.id)
+            allowed = member is not None and covers(member, request.app[CONVERSATIONS].directory,
+                                                    owner.collectivity_code)
+    if not allowed or not found.ref.startswith("file:"):
+        raise web.HTTPNotFound()
+    path = request.app[UPLOADS] / Path(found.ref[5:]).name
+    if not path.is_file():
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers={"Content-Type": found.mime or "application/octet-stream",
+                                           "X-Content-Type-Options": "nosniff",
+                                           "Content-Disposition": "inline"})
 
 
 def add_routes(app: web.Application) -> None:
@@ -278,4 +312,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/messages", post_message)
     app.router.add_post("/api/location", post_location)
     app.router.add_post("/api/upload", post_upload)
+    app.router.add_get("/api/files/{file_id}", get_file)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)

@@ -8,22 +8,46 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import flows  # noqa: F401  (registers the flows)
 from bot.domain.calendar import WorkingCalendar
-from bot.domain.deadlines import CASABLANCA, RULES, due_date
+from bot.domain.deadlines import CASABLANCA, RULES, due_date, request_due
 from bot.domain.directory import Directory
-from bot.domain.requests import WITHDRAWABLE, Status, new_reference
+from bot.domain.lifecycle import RATINGS, Action, InvalidTransition, allowed
+from bot.domain.remedies import DECIDED, can_complain_to_head, can_go_to_cdai
+from bot.domain.requests import WITHDRAWABLE, Kind, Status, new_reference
+from bot.domain.staff import StaffMember, handlers_of
 from bot.domain.validation import MAX_MESSAGE_CHARS
-from bot.flows.engine import Context, advance
+from bot.flows import notices
+from bot.flows.engine import STAFF_COMMANDS, Context, advance, global_command
+from bot.flows.explain import explain_due
 from bot.flows.places import place_label
-from bot.flows.receipts import not_withdrawable, receipt, withdrawn
-from bot.flows.spec import Inbound, Outbound, Send, SetLocale, State, Submit, Withdraw
+from bot.flows.receipts import chafafiya_text, linked, link_refused, not_withdrawable, receipt, revoked, withdrawn
+from bot.flows.spec import (
+    DeskInput,
+    DeskShow,
+    Explain,
+    Inbound,
+    InboundKind,
+    Outbound,
+    Rate,
+    Reply,
+    RequestView,
+    Send,
+    SetLocale,
+    State,
+    Submit,
+    Withdraw,
+)
 from bot.i18n import translator
+from bot.services import staff as staff_service
 from bot.services.clock import Clock
-from bot.storage import repos, tables
+from bot.services.desk import Desk
+from bot.services.lifecycle import Lifecycle
+from bot.storage import repos, staff_repo, tables
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +71,18 @@ class Handled:
 
 
 class Conversations:
-    """The citizen-facing core: one transaction per inbound message."""
+    """The core every channel calls: one transaction per inbound message, for citizens and staff alike."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: Directory, calendar: WorkingCalendar,
-                 clock: Clock, default_locale: str, on_bab: set[str] | None = None,
-                 notify: Callable[[], None] = lambda: None) -> None:
+                 clock: Clock, default_locale: str, notify: Callable[[], None] = lambda: None) -> None:
         self.sessions = sessions
         self.directory = directory
         self.calendar = calendar
         self.clock = clock
         self.default_locale = default_locale
-        self.on_bab = on_bab or set()
         self.notify = notify
+        self.lifecycle = Lifecycle(directory, calendar, default_locale)
+        self.desk = Desk(directory, self.lifecycle, default_locale)
 
     async def handle(self, channel: str, external_id: str, inbound: Inbound, message_id: str | None = None,
                      attachment: NewAttachment | None = None) -> Handled:
@@ -77,29 +101,147 @@ class Conversations:
                 inbound = replace(inbound, attachment_id=attachment_id)
             row = await repos.conversation_for_update(session, identity.id)
             state = State.from_json(row.state if row else None)
-            ctx = Context(
-                directory=self.directory,
-                default_locale=self.default_locale,
-                requests=await repos.request_views(session, identity.citizen_id),
-                profile=await repos.last_profile(session, identity.citizen_id),
-            )
-            new_state, effects = advance(state, inbound, ctx)
-            for effect in effects:
-                if isinstance(effect, Send):
-                    await repos.enqueue(session, identity.id, channel, effect.message, now)
-                elif isinstance(effect, SetLocale):
-                    citizen = await session.get(tables.Citizen, identity.citizen_id)
-                    if citizen is not None:
-                        citizen.locale = effect.locale
-                elif isinstance(effect, Submit):
-                    await self.submit(session, identity, effect)
-                elif isinstance(effect, Withdraw):
-                    await self.withdraw(session, identity, effect)
+            member = await staff_repo.member_for_identity(session, identity.id)
+            new_state = await self.staff_gate(session, identity, member, state, inbound, now)
+            if new_state is None:
+                ctx = Context(
+                    directory=self.directory,
+                    default_locale=self.default_locale,
+                    requests=await self.request_views(session, identity.citizen_id, now),
+                    profile=await repos.last_profile(session, identity.citizen_id),
+                    staff_role=member.role.value if member else None,
+                )
+                new_state, effects = advance(state, inbound, ctx)
+                for effect in effects:
+                    await self.execute(session, identity, member, new_state, effect, now)
             await repos.save_conversation(session, identity.id, row, new_state.to_json(), new_state.version, now)
             log.info("handled channel=%s identity=%s flow=%s step=%s version=%s", channel, identity.id,
                      new_state.flow, new_state.step, new_state.version)
         self.notify()
         return Handled(identity.id)
+
+    async def execute(self, session: AsyncSession, identity: tables.Identity, member: StaffMember | None,
+                      state: State, effect: object, now: datetime) -> None:
+        """Carry out one effect of a turn, in the turn's transaction."""
+        if isinstance(effect, Send):
+            await repos.enqueue(session, identity.id, identity.channel, effect.message, now)
+        elif isinstance(effect, SetLocale):
+            citizen = await session.get(tables.Citizen, identity.citizen_id)
+            if citizen is not None:
+                citizen.locale = effect.locale
+        elif isinstance(effect, Submit):
+            await self.submit(session, identity, effect)
+        elif isinstance(effect, Withdraw):
+            await self.withdraw(session, identity, effect)
+        elif isinstance(effect, Reply):
+            await self.reply(session, identity, effect, now)
+        elif isinstance(effect, Rate):
+            await self.rate(session, identity, effect, now)
+        elif isinstance(effect, Explain):
+            await self.explain(session, identity, effect, now)
+        elif isinstance(effect, (DeskShow, DeskInput)) and member is not None:
+            turn = self.desk.turn(session, member, identity, state, now)
+            if isinstance(effect, DeskShow):
+                await self.desk.show(turn)
+            else:
+                await self.desk.handle(turn, effect.inbound)
+
+    async def staff_gate(self, session: AsyncSession, identity: tables.Identity, member: StaffMember | None,
+                         state: State, inbound: Inbound, now: datetime) -> State | None:
+        """Invite codes, and revoked accounts; returns the new state when it handled the message itself."""
+        t = translator(state.locale or self.default_locale)
+        code = staff_service.invite_code_in(inbound.text) if inbound.kind is InboundKind.TEXT else None
+        if code is not None:
+            staff = await staff_service.link(session, identity, code, now)
+            if staff is None:
+                await repos.enqueue(session, identity.id, identity.channel, link_refused(t), now)
+                return state
+            await repos.enqueue(session, identity.id, identity.channel, linked(t, staff.role, staff.name), now)
+            new_state = State.from_json(state.to_json())
+            new_state.flow, new_state.step, new_state.history, new_state.scratch = "desk", "list", [], {}
+            new_state.locale = new_state.locale or t.locale
+            new_state.version += 1
+            linked_member = await staff_repo.member_for_identity(session, identity.id)
+            if linked_member is not None:
+                await self.desk.show(self.desk.turn(session, linked_member, identity, new_state, now))
+            return new_state
+        if member is not None:
+            return None
+        staff_command = inbound.kind is InboundKind.TEXT and global_command(inbound.text, staff=True) in STAFF_COMMANDS
+        if state.flow == "desk" or staff_command:
+            gone = await staff_repo.revoked_for_identity(session, identity.id)
+            if gone is not None:
+                await staff_repo.audit(session, f"staff:{gone.id}", "desk", None, "revoked", now)
+                await repos.enqueue(session, identity.id, identity.channel, revoked(t), now)
+            if state.flow == "desk":
+                new_state = State.from_json(state.to_json())
+                new_state.flow, new_state.step, new_state.history, new_state.scratch = "menu", "main", [], {}
+                new_state.version += 1
+                return new_state if gone is not None else None
+            if gone is not None:
+                return state
+        return None
+
+    async def request_views(self, session: AsyncSession, citizen_id: int, now: datetime) -> tuple[RequestView, ...]:
+        """The citizen's requests with the remedies open to them today."""
+        today = now.astimezone(CASABLANCA).date()
+        views = await repos.request_views(session, citizen_id)
+        complained = {view.parent_reference for view in views if view.kind == Kind.HEAD_COMPLAINT}
+        return tuple(
+            replace(
+                view,
+                overdue=view.status not in DECIDED and view.status in WITHDRAWABLE and today > view.due_on,
+                can_complain=can_complain_to_head(view.kind, view.status, view.answered_on, view.due_on, today,
+                                                  self.calendar, already_complained=view.reference in complained),
+                can_go_to_cdai=can_go_to_cdai(view.kind, view.status, view.answered_on, view.due_on, today),
+            )
+            for view in views
+        )
+
+    async def reply(self, session: AsyncSession, identity: tables.Identity, effect: Reply, now: datetime) -> None:
+        """The citizen's answer to a clarification: logged, the request goes back to the clerk."""
+        t = translator(effect.locale)
+        request = await repos.request_by_reference(session, effect.reference)
+        if request is None or request.citizen_id != identity.citizen_id or request.status != Status.CLARIFICATION:
+            await repos.enqueue(session, identity.id, identity.channel, notices.reply_refused(t, effect.reference),
+                                now)
+            return
+        await self.lifecycle.apply(session, request, Action.CLARIFIED, f"citizen:{identity.citizen_id}", now,
+                                   {"text": effect.text})
+        await repos.enqueue(session, identity.id, identity.channel, notices.reply_sent(t, request.reference), now)
+        await self.lifecycle.tell_staff(session, await self.handlers(session, request), now,
+                                        lambda st: notices.staff_citizen_replied(st, request.reference))
+
+    async def rate(self, session: AsyncSession, identity: tables.Identity, effect: Rate, now: datetime) -> None:
+        """Keep the citizen's rating of an answer; a satisfied citizen closes the request."""
+        request = await repos.request_by_reference(session, effect.reference)
+        if (request is None or request.citizen_id != identity.citizen_id or effect.rating not in RATINGS
+                or request.status not in DECIDED):
+            return
+        request.rating = effect.rating
+        await self.lifecycle.log(session, request, "rated", f"citizen:{identity.citizen_id}", now,
+                                 {"rating": effect.rating})
+        if effect.rating == "answered" and Action.CLOSE in allowed(request.kind, request.status):
+            await self.lifecycle.apply(session, request, Action.CLOSE, f"citizen:{identity.citizen_id}", now)
+            request.closed_at = now
+
+    async def explain(self, session: AsyncSession, identity: tables.Identity, effect: Explain,
+                      now: datetime) -> None:
+        """How the due date of the citizen's own request was counted (start, days counted, days skipped)."""
+        request = await repos.request_by_reference(session, effect.reference)
+        if request is None or request.citizen_id != identity.citizen_id:
+            return
+        due = request_due(request.deadline_rule, request.received_at, self.calendar,
+                          extended=request.extended_at is not None)
+        t = translator(effect.locale)
+        await repos.enqueue(session, identity.id, identity.channel, Outbound(text=explain_due(t, due),
+                                                                             locale=t.locale), now)
+
+    async def handlers(self, session: AsyncSession, request: tables.Request) -> list[StaffMember]:
+        """The assigned member if still active, else the collectivity's clerks, else its coordinators."""
+        members = await staff_repo.active_members(session)
+        assigned = [m for m in members if m.id == request.assigned_staff_id]
+        return assigned or handlers_of(members, self.directory, request.collectivity_code)
 
     async def locale_of(self, channel: str, external_id: str) -> str:
         """The language the identity's conversation is in (the default before the first message)."""
@@ -121,8 +263,20 @@ class Conversations:
                 text=t("Sorry, I could not file this: the collectivity is no longer in the directory. "
                        "Please start again."), locale=t.locale), now)
             return
+        parent: tables.Request | None = None
+        if effect.kind == Kind.HEAD_COMPLAINT:
+            parent = await repos.request_by_reference(session, str(answers.get("parent", "")))
+            views = {view.reference: view for view in await self.request_views(session, identity.citizen_id, now)}
+            view = views.get(parent.reference) if parent is not None else None
+            if parent is None or view is None or not view.can_complain:
+                t = translator(effect.locale)
+                await repos.enqueue(session, identity.id, identity.channel, notices.reply_refused(t, str(
+                    answers.get("parent", ""))), now)
+                return
+            place = self.directory.get(parent.collectivity_code) or place
         urgent = answers.get("urgent") == "yes"
-        rule_id = ("urgent" if urgent else "access") if effect.kind == "access" else "feedback_answer"
+        rule_id = {"access": "urgent" if urgent else "access", "head_complaint": "head_answer"}.get(
+            effect.kind, "feedback_answer")
         due = due_date(RULES[rule_id], now, self.calendar)
         reference = new_reference()
         while await repos.reference_taken(session, reference):
@@ -135,7 +289,7 @@ class Conversations:
             subject=subject, service=answers.get("service"), delivery=answers.get("delivery"),
             requester_name=answers.get("name"), id_number=answers.get("id_number"), contact=answers.get("contact"),
             lat=media.get("lat"), lon=media.get("lon"), deadline_rule=rule_id, received_at=now, due_on=due.due,
-            created_at=now, updated_at=now,
+            created_at=now, updated_at=now, parent_id=parent.id if parent else None,
         )
         session.add(request)
         await session.flush()
@@ -146,10 +300,21 @@ class Conversations:
             "skipped": [[day.day.isoformat(), day.reason] for day in due.skipped],
         })
         t = translator(effect.locale)
+        row = await session.get(tables.Collectivity, place.code)
+        on_bab = bool(row and row.on_bab)
         text = receipt(t, kind=effect.kind, reference=reference, place=place_label(place, self.directory, t),
                        received_on=now.astimezone(CASABLANCA).date(), due_on=due.due, urgent=urgent,
-                       on_bab=place.code in self.on_bab)
+                       on_bab=on_bab, parent=parent.reference if parent else None)
         await repos.enqueue(session, identity.id, identity.channel, Outbound(text=text, locale=t.locale), now)
+        if effect.kind == Kind.ACCESS and not on_bab:
+            await repos.enqueue(session, identity.id, identity.channel, Outbound(text=chafafiya_text(
+                t, reference=reference, place=place_label(place, self.directory, t), request=request,
+                delivery=str(answers.get("delivery") or "")), locale=t.locale), now)
+        code, kind = place.code, effect.kind
+        await self.lifecycle.tell_staff(session, await self.handlers(session, request), now,
+                                        lambda st: notices.staff_new_request(
+                                            st, reference, kind, self.lifecycle.place(code, st), due.due,
+                                            transferred_in=False))
         log.info("request filed reference=%s kind=%s collectivity=%s due=%s", reference, effect.kind, place.code,
                  due.due)
 
@@ -161,8 +326,15 @@ class Conversations:
         if request is None or request.citizen_id != identity.citizen_id or request.status not in WITHDRAWABLE:
             text = not_withdrawable(t, effect.reference)
         else:
-            request.status, request.updated_at = Status.WITHDRAWN.value, now
-            await repos.append_event(session, request.id, "withdrawn", f"citizen:{identity.citizen_id}", now)
+            try:
+                await self.lifecycle.apply(session, request, Action.WITHDRAW, f"citizen:{identity.citizen_id}", now)
+            except InvalidTransition:
+                text = not_withdrawable(t, effect.reference)
+                await repos.enqueue(session, identity.id, identity.channel, Outbound(text=text, locale=t.locale), now)
+                return
+            request.closed_at = now
             text = withdrawn(t, request.reference)
+            await self.lifecycle.tell_staff(session, await self.handlers(session, request), now,
+                                            lambda st: notices.staff_withdrawn(st, request.reference))
             log.info("request withdrawn reference=%s", request.reference)
         await repos.enqueue(session, identity.id, identity.channel, Outbound(text=text, locale=t.locale), now)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -61,6 +61,7 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.batch = batch
         self._wake = asyncio.Event()
+        self.only: dict[str, str] = {}  # channel -> the one recipient this process may deliver to (the console)
 
     def wake(self) -> None:
         """Ask the loop to look at the outbox now (called after a commit that queued messages)."""
@@ -80,6 +81,8 @@ class Dispatcher:
                     outbox.channel.in_(self.senders.keys()),
                     ~exists().where(and_(earlier.identity_id == outbox.identity_id, earlier.id < outbox.id,
                                          earlier.status == "pending")),
+                    *(or_(outbox.channel != channel, tables.Identity.external_id == external_id)
+                      for channel, external_id in self.only.items()),
                 )
                 .order_by(outbox.id)
                 .limit(self.batch)

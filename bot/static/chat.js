@@ -136,6 +136,13 @@
     bubble.className = 'bubble';
     if (m.node) { bubble.classList.add('photo'); bubble.append(m.node); }
     else bubble.textContent = m.text || '';
+    for (const f of Array.isArray(m.files) ? m.files : []) {
+      // Documents attached to an answer: a link per file, served only to whoever may see it.
+      const a = document.createElement('a');
+      a.href = f.url; a.target = '_blank'; a.rel = 'noopener'; a.className = 'file';
+      a.textContent = f.kind === 'photo' ? '🖼️ ' + (f.id ?? '') : '📄 ' + (f.id ?? '');
+      bubble.append(document.createElement('br'), a);
+    }
     li.append(bubble);
 
     if (m.at) {

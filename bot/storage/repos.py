@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.deadlines import CASABLANCA
 from bot.domain.directory import Alias, Collectivity
 from bot.flows.spec import Outbound, Profile, RequestView
 from bot.storage import tables
@@ -81,13 +82,17 @@ async def save_conversation(session: AsyncSession, identity_id: int, row: tables
 
 async def request_views(session: AsyncSession, citizen_id: int) -> tuple[RequestView, ...]:
     """The citizen's own requests, newest first."""
-    rows = await session.scalars(
+    rows = list(await session.scalars(
         select(tables.Request).where(tables.Request.citizen_id == citizen_id).order_by(tables.Request.id.desc())
-    )
+    ))
+    references = {row.id: row.reference for row in rows}
     return tuple(
         RequestView(reference=row.reference, kind=row.kind, status=row.status,
                     collectivity_code=row.collectivity_code, subject=row.subject,
-                    received_on=row.received_at.date(), due_on=row.due_on)
+                    received_on=row.received_at.astimezone(CASABLANCA).date(), due_on=row.due_on,
+                    answered_on=row.answered_at.astimezone(CASABLANCA).date() if row.answered_at else None,
+                    parent_reference=references.get(row.parent_id) if row.parent_id else None,
+                    rating=row.rating)
         for row in rows
     )
 
@@ -217,3 +222,12 @@ async def inbound_messages(session: AsyncSession, identity_id: int, limit: int =
         .order_by(tables.InboundMessage.id.desc()).limit(limit)
     )
     return list(reversed(list(rows)))
+
+
+async def attachment_with_request(session: AsyncSession,
+                                  file_id: int) -> tuple[tables.Attachment, tables.Request | None] | None:
+    """An attachment and the request it belongs to (if any)."""
+    found = await session.get(tables.Attachment, file_id)
+    if found is None:
+        return None
+    return found, (await session.get(tables.Request, found.request_id) if found.request_id else None)

@@ -10,12 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.staff import Role, StaffMember
 from bot.storage import tables
 
 
-async def create_invite(session: Any, role: Role, name: str, scopes: list[str | None], invite_hash: str,
+async def create_invite(session: AsyncSession, role: Role, name: str, scopes: list[str | None], invite_hash: str,
                         expires_at: datetime, now: datetime) -> tables.Staff:
     """A new, not yet linked staff member with a one-time invite (only the code's hash is stored)."""
     staff = tables.Staff(role=role.value, name=name, invite_hash=invite_hash, invite_expires_at=expires_at,
@@ -28,32 +29,32 @@ async def create_invite(session: Any, role: Role, name: str, scopes: list[str | 
     return staff
 
 
-async def staff_by_invite(session: Any, invite_hash: str) -> tables.Staff | None:
+async def staff_by_invite(session: AsyncSession, invite_hash: str) -> tables.Staff | None:
     """The staff row waiting for this invite, locked for the transaction."""
     return await session.scalar(
         select(tables.Staff).where(tables.Staff.invite_hash == invite_hash).with_for_update()
     )
 
 
-async def staff_row(session: Any, staff_id: int) -> tables.Staff | None:
+async def staff_row(session: AsyncSession, staff_id: int) -> tables.Staff | None:
     return await session.get(tables.Staff, staff_id)
 
 
-async def all_staff(session: Any) -> list[tuple[tables.Staff, list[str | None]]]:
+async def all_staff(session: AsyncSession) -> list[tuple[tables.Staff, list[str | None]]]:
     """Every staff row (linked, pending or revoked) with its scopes, oldest first."""
     rows = list(await session.scalars(select(tables.Staff).order_by(tables.Staff.id)))
     scopes = await _scopes(session)
     return [(row, scopes.get(row.id, [])) for row in rows]
 
 
-async def _scopes(session: Any) -> dict[int, list[str | None]]:
+async def _scopes(session: AsyncSession) -> dict[int, list[str | None]]:
     found: dict[int, list[str | None]] = {}
     for row in await session.scalars(select(tables.StaffScope).order_by(tables.StaffScope.id)):
         found.setdefault(row.staff_id, []).append(row.collectivity_code)
     return found
 
 
-async def active_members(session: Any) -> list[StaffMember]:
+async def active_members(session: AsyncSession) -> list[StaffMember]:
     """Linked, not revoked staff members with their chat account and language."""
     rows = await session.execute(
         select(tables.Staff, tables.Identity, tables.Citizen)
@@ -71,25 +72,30 @@ async def active_members(session: Any) -> list[StaffMember]:
     ]
 
 
-async def member_for_identity(session: Any, identity_id: int) -> StaffMember | None:
-    """The active staff member acting from this chat account, if any."""
-    return next((m for m in await active_members(session) if m.identity_id == identity_id), None)
+async def member_for_identity(session: AsyncSession, identity_id: int) -> StaffMember | None:
+    """The active staff member acting from this chat account, if any (one indexed query for citizens)."""
+    staff = await session.scalar(
+        select(tables.Staff).where(tables.Staff.identity_id == identity_id, tables.Staff.revoked_at.is_(None))
+    )
+    if staff is None:
+        return None
+    return next((m for m in await active_members(session) if m.id == staff.id), None)
 
 
-async def revoked_for_identity(session: Any, identity_id: int) -> tables.Staff | None:
+async def revoked_for_identity(session: AsyncSession, identity_id: int) -> tables.Staff | None:
     """A revoked staff row that was linked to this chat account (to refuse, and audit, its commands)."""
     return await session.scalar(
         select(tables.Staff).where(tables.Staff.identity_id == identity_id, tables.Staff.revoked_at.is_not(None))
     )
 
 
-async def collectivities_with_clerks(session: Any) -> set[str]:
+async def collectivities_with_clerks(session: AsyncSession) -> set[str]:
     """Codes that have at least one active, linked clerk: they answer through Bab."""
     return {code for member in await active_members(session) if member.role is Role.CLERK
             for code in member.scopes if code is not None}
 
 
-async def audit(session: Any, actor: str, action: str, target: str | None, outcome: str, now: datetime,
+async def audit(session: AsyncSession, actor: str, action: str, target: str | None, outcome: str, now: datetime,
                 data: dict[str, Any] | None = None) -> None:
     """Record a staff action refused (or otherwise worth keeping); ids only, never message bodies."""
     session.add(tables.AuditEvent(at=now, actor=actor, action=action, target=target, outcome=outcome,

@@ -1,0 +1,126 @@
+"""Messages sent outside a conversation: what the collectivity did, told to the citizen in their language,
+and what needs doing, told to staff. Pure text builders; the service sends them through the outbox."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.flows.labels import (
+    ARTICLE_7_LABELS,
+    EXTENSION_REASON_LABELS,
+    REFUSAL_GROUND_LABELS,
+    kind_label,
+    label,
+)
+from bot.flows.remedies import cdai_option, complain_option, rating_options, reply_option
+from bot.flows.spec import FileRef, Option, Outbound
+from bot.i18n import N_, Translator
+
+
+def _out(t: Translator, lines: list[str], options: tuple[Option, ...] = (),
+         files: tuple[FileRef, ...] = ()) -> Outbound:
+    rows = tuple((option.id, option.label if option.literal else t(option.label)) for option in options)
+    # 'go:' buttons work from any state; version 0 keeps adapters' callback data well formed.
+    return Outbound(text="\n".join(lines), locale=t.locale, options=rows, version=0 if rows else None, files=files)
+
+
+def acknowledged(t: Translator, reference: str, place: str) -> Outbound:
+    return _out(t, [t(N_("Good news: {place} has opened your request {reference}. You will hear from me when "
+                         "there is an answer."), place=place, reference=reference)])
+
+
+def clarification(t: Translator, reference: str, place: str, question: str) -> Outbound:
+    return _out(t, [
+        t(N_("{place} needs a clarification about your request {reference}:"), place=place, reference=reference),
+        "",
+        f"« {question} »",
+        "",
+        t(N_("Tap the button to answer.")),
+    ], (reply_option(reference),))
+
+
+def extended(t: Translator, reference: str, place: str, reason: str, due_on: date) -> Outbound:
+    return _out(t, [
+        t(N_("{place} extends the deadline of your request {reference} by 20 working days, as law 31-13 allows, "
+             "for this reason: {reason}."), place=place, reference=reference,
+          reason=label(EXTENSION_REASON_LABELS, reason, t)),
+        t(N_("The answer is now due by {date}."), date=t.date(due_on)),
+    ])
+
+
+def answered(t: Translator, reference: str, place: str, text: str, partial: bool, files: tuple[FileRef, ...],
+             kind: str) -> Outbound:
+    head = (N_("{place} has answered your request {reference} in part:") if partial
+            else N_("{place} has answered your request {reference}:"))
+    lines = [t(head, place=place, reference=reference), "", f"« {text} »"]
+    if files:
+        lines += ["", t(N_("Documents attached: {count}"), count=len(files))]
+    lines += ["", t(N_("Does this answer your request?"))]
+    return _out(t, lines, rating_options(reference), files)
+
+
+def refused(t: Translator, reference: str, place: str, ground: str, exception: str | None, reason: str,
+            can_complain: bool, cdai_next: bool = False) -> Outbound:
+    lines = [
+        t(N_("{place} has refused your request {reference}."), place=place, reference=reference),
+        t(N_("Legal ground: {ground}"), ground=label(REFUSAL_GROUND_LABELS, ground, t)),
+    ]
+    if exception:
+        lines.append(t(N_("Exception (article 7): {exception}"), exception=label(ARTICLE_7_LABELS, exception, t)))
+    lines += [t(N_("Their reason: {reason}"), reason=reason), ""]
+    options: tuple[Option, ...] = ()
+    if can_complain:
+        lines.append(t(N_("You can complain to the head of the collectivity within 20 working days (law 31-13). "
+                          "I can write it with you.")))
+        options = (complain_option(reference),)
+    elif cdai_next:
+        lines.append(t(N_("The next step is the Commission for the right of access to information (CDAI): I can "
+                          "prepare what to send it.")))
+        options = (cdai_option(reference),)
+    return _out(t, lines, options)
+
+
+def transferred(t: Translator, reference: str, place: str, received_on: date, due_on: date) -> Outbound:
+    return _out(t, [
+        t(N_("Your request {reference} concerns another collectivity: it has been transferred to {place}."),
+          reference=reference, place=place),
+        t(N_("Your receipt date stays {received}, and the answer is still due by {due}."),
+          received=t.date(received_on), due=t.date(due_on)),
+    ])
+
+
+def reply_sent(t: Translator, reference: str) -> Outbound:
+    return _out(t, [t(N_("Your answer is sent to the collectivity (request {reference})."), reference=reference)])
+
+
+def reply_refused(t: Translator, reference: str) -> Outbound:
+    return _out(t, [t(N_("Request {reference} is not waiting for an answer from you any more."),
+                      reference=reference)])
+
+
+def open_button(reference: str) -> Option:
+    """A staff notice's button that opens the request in the inbox."""
+    return Option(f"go:open:{reference}", reference, literal=True)
+
+
+def staff_new_request(t: Translator, reference: str, kind: str, place: str, due_on: date,
+                      transferred_in: bool) -> Outbound:
+    head = (N_("Request {reference} has been transferred to {place}: {kind}, answer due by {due}.") if transferred_in
+            else N_("New in the inbox: {kind} {reference} to {place}, answer due by {due}."))
+    return _out(t, [t(head, reference=reference, place=place, kind=kind_label(kind, t), due=t.date(due_on))],
+                (open_button(reference),))
+
+
+def staff_citizen_replied(t: Translator, reference: str) -> Outbound:
+    return _out(t, [t(N_("The citizen has answered your clarification on {reference}."), reference=reference)],
+                (open_button(reference),))
+
+
+def staff_withdrawn(t: Translator, reference: str) -> Outbound:
+    return _out(t, [t(N_("The citizen has withdrawn request {reference}: no answer is needed."),
+                      reference=reference)])
+
+
+def staff_assigned(t: Translator, reference: str, by: str) -> Outbound:
+    return _out(t, [t(N_("{name} has assigned request {reference} to you."), name=by, reference=reference)],
+                (open_button(reference),))

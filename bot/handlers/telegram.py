@@ -1,0 +1,577 @@
+"""The Telegram channel: python-telegram-bot 22 as a typed Bot API client and update parser, nothing more.
+
+Updates arrive by long polling (`getUpdates`) or, when BAB_PUBLIC_URL is set, on `POST /telegram/webhook` of our
+own aiohttp server. Each update from a private chat is parsed into an `Inbound` and handed to the core; the
+conversation state lives in our database (no ConversationHandler, no PTB persistence, no JobQueue). Replies
+come back through the outbox dispatcher and `TelegramSender`, which renders options as inline keyboards whose
+callback data is "<state version>|<option id>", splits long texts and sends plain text (no parse_mode, so a
+citizen's words echoed back cannot inject markup).
+
+Groups: Bab serves people one to one. In a group it speaks only when it is added (Telegram sends that event
+once) or when someone addresses it (a command or an @mention; with BotFather's default privacy mode the bot sees
+nothing else there): it answers with a short notice pointing to a private chat, and nothing reaches the core.
+That needs no memory of its own, so every worker behaves the same after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from aiohttp import web
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
+
+from bot.config import Settings
+from bot.flows.spec import Inbound, InboundKind
+from bot.i18n import N_, translator
+from bot.services.conversations import Conversations, NewAttachment
+from bot.services.outbox import DeliveryError, Unreachable
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_TEXT = 4096  # Bot API limit for a message text, in UTF-16 code units
+MAX_CALLBACK_BYTES = 64  # Bot API limit for callback_data, in bytes
+MAX_WEBHOOK_BODY = 1024 * 1024
+SHORT_LABEL = 16  # labels at most this long go two to a row
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+
+# The command menu. Darija has no Telegram language code: users whose app is in Arabic ("ar") get the Darija
+# descriptions, Bab's own voice, which read as plain Arabic to any Arabic reader; everyone else gets French.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", N_("Start a conversation with Bab")),
+    ("menu", N_("Back to the main menu")),
+    ("help", N_("What you can type at any time")),
+    ("lang", N_("Change the language")),
+)
+# Staff commands: shown only in the chats of linked staff (see `TelegramChannel.set_staff_commands`).
+STAFF_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("inbox", N_("Requests waiting for your answer")),
+    ("overdue", N_("Requests past their due date")),
+    ("stats", N_("Figures for your collectivity")),
+)
+COMMAND_LANGUAGES: tuple[tuple[str | None, str], ...] = ((None, "fr"), ("fr", "fr"), ("ar", "ary"))
+GROUP_NOTICE = N_("I answer people one to one, to protect their personal data. "
+                  "Please write to me in a private chat:")
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The secret Telegram echoes in every webhook call: the configured one, else an HMAC of the token.
+
+    Derived, it is the same in every worker and across restarts without being stored anywhere.
+    """
+    if settings.telegram_webhook_secret:
+        return settings.telegram_webhook_secret
+    token = settings.telegram_bot_token or ""
+    return hmac.new(token.encode(), b"bab telegram webhook", hashlib.sha256).hexdigest()
+
+
+def chat_tag(chat_id: int | str) -> str:
+    """A short hash of a chat id for the logs (ids of people are not logged as they are)."""
+    return hashlib.sha256(str(chat_id).encode()).hexdigest()[:12]
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units: an emoji outside the BMP counts twice)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Cut `text` into pieces Telegram accepts, at line boundaries when possible, then at spaces, then anywhere."""
+    if utf16_len(text) <= limit:
+        return [text] if text else []
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if utf16_len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        current = ""
+        while utf16_len(line) > limit:
+            cut = _cut(line, limit)
+            pieces.append(line[:cut].rstrip())
+            line = line[cut:].lstrip(" ")
+        current = line
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _cut(line: str, limit: int) -> int:
+    """Where to cut a line longer than `limit`: the last space that keeps the head within it, else the limit."""
+    end = 0
+    units = 0
+    for index, char in enumerate(line):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            break
+        end = index + 1
+    space = line.rfind(" ", 0, end)
+    return space if space > end // 2 else end
+
+
+def callback_data(version: int | None, option_id: str) -> str | None:
+    """'<version>|<option id>' for a button, or None when it would not fit Telegram's 64 bytes."""
+    data = f"{'' if version is None else version}|{option_id}"
+    return data if len(data.encode()) <= MAX_CALLBACK_BYTES else None
+
+
+def parse_callback(data: str | None) -> Inbound:
+    """A button press; anything malformed becomes a choice without version, which the core treats as stale."""
+    raw_version, sep, option_id = (data or "").partition("|")
+    version = int(raw_version) if sep and raw_version.isdigit() else None
+    return Inbound(kind=InboundKind.CHOICE, choice_id=option_id if sep else (data or ""), version=version)
+
+
+def keyboard(options: Sequence[dict[str, Any]], version: int | None) -> InlineKeyboardMarkup | None:
+    """Options as inline buttons: two to a row when both labels are short, else one per row."""
+    buttons: list[InlineKeyboardButton] = []
+    for option in options:
+        data = callback_data(version, str(option.get("id", "")))
+        if data is None:  # the core's ids are short; a long one cannot be a button, it can still be typed
+            log.warning("telegram option id too long for a button, left out")
+            continue
+        buttons.append(InlineKeyboardButton(str(option.get("label", "")), callback_data=data))
+    if not buttons:
+        return None
+    rows: list[list[InlineKeyboardButton]] = []
+    for button in buttons:
+        last = rows[-1] if rows else None
+        if (last is not None and len(last) == 1 and len(last[0].text) <= SHORT_LABEL
+                and len(button.text) <= SHORT_LABEL):
+            last.append(button)
+        else:
+            rows.append([button])
+    return InlineKeyboardMarkup(rows)
+
+
+class RateLimiter:
+    """Telegram's flood limits: about 30 messages/s per bot and 1 per second per chat, after a short burst.
+
+    Each send reserves the earliest slot allowed by both budgets (a generic cell rate algorithm) and sleeps
+    until it; the reservation itself has no await, so concurrent sends never take the same slot. The budget
+    is per process: run one dispatcher per bot, or lower `per_second`.
+    """
+
+    def __init__(self, per_second: float = 30.0, chat_interval: float = 1.0, chat_burst: int = 3) -> None:
+        self.interval = 1.0 / per_second
+        self.burst = max(int(per_second), 1)
+        self.chat_interval = chat_interval
+        self.chat_burst = max(chat_burst, 1)
+        self._bot_tat = 0.0
+        self._chat_tat: dict[int, float] = {}
+
+    @staticmethod
+    def _reserve(tat: float, at: float, interval: float, burst: int) -> tuple[float, float]:
+        """(when the send may go, the new theoretical arrival time)."""
+        send_at = max(at, tat - (burst - 1) * interval)
+        return send_at, max(tat, send_at) + interval
+
+    def reserve(self, chat_id: int, now: float) -> float:
+        """Reserve a slot for one message to `chat_id`; returns when (loop time) it may be sent."""
+        if len(self._chat_tat) > 10_000:  # forget chats whose budget is whole again
+            self._chat_tat = {chat: tat for chat, tat in self._chat_tat.items() if tat > now}
+        send_at, self._chat_tat[chat_id] = self._reserve(self._chat_tat.get(chat_id, now), now, self.chat_interval,
+                                                         self.chat_burst)
+        send_at, self._bot_tat = self._reserve(self._bot_tat or now, send_at, self.interval, self.burst)
+        return send_at
+
+    async def wait(self, chat_id: int) -> None:
+        """Sleep until a message to `chat_id` may be sent."""
+        loop = asyncio.get_running_loop()
+        delay = self.reserve(chat_id, loop.time()) - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """RetryAfter's delay in seconds (PTB 22 gives an int, or a timedelta with PTB_TIMEDELTA=true)."""
+    value: int | float | timedelta = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramSender:
+    """The outbox's sender for Telegram: texts with inline keyboards, then files, within the flood limits."""
+
+    def __init__(self, bot: Bot, uploads_dir: Path, limiter: RateLimiter | None = None) -> None:
+        self.bot = bot
+        self.uploads_dir = uploads_dir
+        self.limiter = limiter or RateLimiter()
+
+    async def send(self, external_id: str, payload: dict[str, Any]) -> None:
+        """Deliver one outbox payload; raises DeliveryError (retry) or Unreachable (blocked, chat gone)."""
+        try:
+            chat_id = int(external_id)
+        except ValueError:
+            raise Unreachable("telegram: not a chat id") from None
+        try:
+            await self._send(chat_id, payload)
+        except RetryAfter as error:
+            raise DeliveryError("telegram: flood control", retry_after=retry_seconds(error)) from error
+        except Forbidden as error:  # blocked the bot, or deactivated
+            raise Unreachable("telegram: forbidden") from error
+        except BadRequest as error:
+            if _chat_gone(error):
+                raise Unreachable("telegram: chat not found") from error
+            raise DeliveryError(f"telegram: bad request: {error.message}"[:200]) from error
+        except InvalidToken as error:
+            raise DeliveryError("telegram: token rejected") from error
+        except NetworkError as error:  # 5xx, timeouts, connection errors (TimedOut is a NetworkError)
+            raise DeliveryError(f"telegram: {type(error).__name__}") from error
+        except TelegramError as error:
+            raise DeliveryError(f"telegram: {type(error).__name__}") from error
+
+    async def _send(self, chat_id: int, payload: dict[str, Any]) -> None:
+        pieces = split_text(str(payload.get("text") or ""))
+        markup = keyboard(payload.get("options") or [], payload.get("version"))
+        if markup is not None and not pieces:
+            pieces = ["…"]  # Telegram cannot show buttons without a text
+        for index, piece in enumerate(pieces):
+            await self.limiter.wait(chat_id)
+            await self.bot.send_message(chat_id, piece, reply_markup=markup if index == len(pieces) - 1 else None,
+                                        link_preview_options=LinkPreviewOptions(is_disabled=True))
+        for file in payload.get("files") or []:
+            await self._send_file(chat_id, file)
+
+    async def _send_file(self, chat_id: int, file: dict[str, Any]) -> None:
+        """Send a file by Telegram file id ('telegram:<id>') or from the uploads folder ('file:<name>')."""
+        ref = str(file.get("ref") or "")
+        scheme, sep, value = ref.partition(":")
+        content: str | bytes
+        filename: str | None = None
+        if sep and scheme == "telegram":
+            content = value
+        elif sep and scheme != "file":
+            # Another channel's file id means nothing to Telegram: a bug upstream, so fail loudly in last_error.
+            raise DeliveryError(f"telegram: cannot send a {scheme} file")
+        else:
+            name = value if sep else ref  # web-chat uploads are stored as bare names
+            root = self.uploads_dir.resolve()
+            path = (root / name).resolve()
+            if not path.is_relative_to(root) or not path.is_file():
+                raise DeliveryError("telegram: file missing from the uploads folder")
+            content = path.read_bytes()
+            filename = str(file.get("name") or path.name)
+        await self.limiter.wait(chat_id)
+        if file.get("kind") == "photo":
+            await self.bot.send_photo(chat_id, content, filename=filename)
+        else:
+            await self.bot.send_document(chat_id, content, filename=filename)
+
+
+def _chat_gone(error: BadRequest) -> bool:
+    message = error.message.lower()
+    return "chat not found" in message or "peer_id_invalid" in message or "user not found" in message
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """What a private-chat update means for the core."""
+
+    external_id: str
+    inbound: Inbound
+    attachment: NewAttachment | None = None
+
+
+def parse_message(message: Message, locale_hint: str | None) -> tuple[Inbound, NewAttachment | None]:
+    """A private message as the core's Inbound; files are recorded by Telegram file id, never downloaded."""
+    if message.text is not None:
+        # "/start <payload>" deep links go through whole: the core reads the command and its argument.
+        return Inbound(kind=InboundKind.TEXT, text=message.text, locale_hint=locale_hint), None
+    if message.photo:
+        largest = max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
+        return Inbound(kind=InboundKind.PHOTO), NewAttachment(kind="photo", ref=f"telegram:{largest.file_id}",
+                                                              mime="image/jpeg", size=largest.file_size)
+    if message.document is not None:
+        document = message.document
+        mime = document.mime_type
+        # An image sent "as a file" (uncompressed) is still a photo for the flows that ask for one.
+        kind = "photo" if mime and mime.startswith("image/") else "document"
+        return (Inbound(kind=InboundKind.PHOTO if kind == "photo" else InboundKind.DOCUMENT),
+                NewAttachment(kind=kind, ref=f"telegram:{document.file_id}", mime=mime, size=document.file_size))
+    if message.location is not None:  # also set for venues
+        return Inbound(kind=InboundKind.LOCATION, lat=message.location.latitude, lon=message.location.longitude), None
+    return Inbound(kind=InboundKind.OTHER), None
+
+
+def parse_update(update: Update) -> Parsed | None:
+    """The core's view of a private-chat update, or None for updates the core has no use for."""
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return None
+    hint = user.language_code
+    if update.callback_query is not None:
+        return Parsed(str(user.id), parse_callback(update.callback_query.data))
+    if update.message is not None:
+        inbound, attachment = parse_message(update.message, hint)
+        return Parsed(str(user.id), inbound, attachment)
+    return None  # edits, chat member changes…: nothing for the conversation
+
+
+class TelegramChannel:
+    """One bot: its PTB client, the outbox sender, update handling, polling or webhook, and the command menu."""
+
+    def __init__(self, settings: Settings, limiter: RateLimiter | None = None, poll_timeout: int = 25) -> None:
+        if not settings.telegram_bot_token:
+            raise ValueError("TelegramChannel needs TELEGRAM_BOT_TOKEN")
+        self.settings = settings
+        token = settings.telegram_bot_token
+        # The outbox sends to many chats at once; PTB's default pool would queue them. getUpdates gets its own.
+        self._requests = (HTTPXRequest(connection_pool_size=32, pool_timeout=10.0),
+                          HTTPXRequest(connection_pool_size=1))
+        self.bot = Bot(token, base_url=settings.telegram_api_base_url, request=self._requests[0],
+                       get_updates_request=self._requests[1])
+        self.bot_id = token.split(":", 1)[0]
+        self.sender = TelegramSender(self.bot, settings.uploads_dir, limiter)
+        self.secret = webhook_secret(settings)
+        self.mode: Literal["polling", "webhook"] = "webhook" if settings.public_url else "polling"
+        self.poll_timeout = poll_timeout
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{(self.settings.public_url or '').rstrip('/')}{WEBHOOK_PATH}"
+
+    async def send(self, external_id: str, payload: dict[str, Any]) -> None:
+        """The Sender protocol, for the dispatcher."""
+        await self.sender.send(external_id, payload)
+
+    # --- inbound ---------------------------------------------------------------------------------------------
+
+    async def handle_update(self, conversations: Conversations, update: Update) -> None:
+        """Feed one update to the core (private chats only); errors of the core propagate, Telegram's do not."""
+        chat = update.effective_chat
+        if chat is not None and chat.type != ChatType.PRIVATE:
+            await self._group_update(update)
+            if update.callback_query is not None:
+                await self._answer(update.callback_query)
+            return
+        parsed = parse_update(update)
+        if parsed is None:
+            log.debug("telegram update=%s ignored", update.update_id)
+            return
+        # The bot id keeps update ids of another bot (a new token) from passing for redeliveries.
+        handled = await conversations.handle(CHANNEL, parsed.external_id, parsed.inbound,
+                                             message_id=f"{self.bot_id}:{update.update_id}",
+                                             attachment=parsed.attachment)
+        log.info("telegram update=%s identity=%s kind=%s duplicate=%s", update.update_id, handled.identity_id,
+                 parsed.inbound.kind.value, handled.duplicate)
+        if update.callback_query is not None:
+            await self._answer(update.callback_query)
+
+    async def _answer(self, query: CallbackQuery) -> None:
+        """Stop the button's spinner; the answer itself comes as a message through the outbox."""
+        try:
+            await self.bot.answer_callback_query(query.id)
+        except TelegramError as error:  # too old, or answered already by another worker
+            log.info("telegram callback answer failed: %s", type(error).__name__)
+
+    def _username(self) -> str | None:
+        try:
+            return self.bot.username
+        except RuntimeError:  # getMe has not answered yet
+            return None
+
+    def _addresses_bot(self, message: Message) -> bool:
+        """A group message meant for Bab: a command, an @mention of it, or a reply to one of its messages."""
+        text = message.text or message.caption or ""
+        if text.startswith("/"):
+            target = text.split(maxsplit=1)[0].partition("@")[2]
+            return not target or target.lower() == (self._username() or "").lower()
+        username = (self._username() or "").lower()
+        for entity in message.entities or ():
+            if (entity.type == MessageEntityType.MENTION and username
+                    and message.parse_entity(entity).lstrip("@").lower() == username):
+                return True
+        replied = message.reply_to_message
+        return bool(replied and replied.from_user and str(replied.from_user.id) == self.bot_id)
+
+    async def _group_update(self, update: Update) -> None:
+        """In a group: a notice when Bab is added or addressed; silence otherwise. Nothing reaches the core."""
+        chat = update.effective_chat
+        assert chat is not None
+        if chat.type == ChatType.CHANNEL:  # a channel has no one to answer
+            return
+        member = update.my_chat_member
+        added = (member is not None
+                 and member.new_chat_member.status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR)
+                 and member.old_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED))
+        addressed = update.message is not None and self._addresses_bot(update.message)
+        if not (added or addressed):
+            log.debug("telegram group update=%s ignored chat=%s", update.update_id, chat_tag(chat.id))
+            return
+        user = update.effective_user
+        hint = ((user.language_code if user else None) or "").split("-")[0].lower()
+        t = translator(hint if hint in ("fr", "ar") else self.settings.default_locale)
+        username = self._username()
+        text = t(GROUP_NOTICE) + (f"\nhttps://t.me/{username}" if username else "")
+        try:
+            await self.sender.limiter.wait(chat.id)
+            await self.bot.send_message(chat.id, text, link_preview_options=LinkPreviewOptions(is_disabled=True))
+            log.info("telegram group notice update=%s chat=%s", update.update_id, chat_tag(chat.id))
+        except TelegramError as error:  # best effort: a group notice is not worth a retry queue
+            log.info("telegram group notice failed chat=%s: %s", chat_tag(chat.id), type(error).__name__)
+
+    async def process(self, conversations: Conversations, updates: Iterable[Update]) -> None:
+        """Handle a batch: in order within a chat, chats concurrently; one bad update does not stop the rest."""
+        by_chat: dict[object, list[Update]] = {}
+        for update in updates:
+            chat = update.effective_chat
+            user = update.effective_user
+            by_chat.setdefault(chat.id if chat else (user.id if user else None), []).append(update)
+
+        async def run(chat_updates: list[Update]) -> None:
+            for update in chat_updates:
+                try:
+                    await self.handle_update(conversations, update)
+                except Exception:
+                    # Logged and skipped: the citizen's message is lost, but the bot keeps serving everyone else.
+                    log.exception("telegram update=%s failed", update.update_id)
+
+        await asyncio.gather(*(run(chat_updates) for chat_updates in by_chat.values()))
+
+    async def poll(self, conversations: Conversations) -> None:
+        """Long-poll getUpdates until cancelled; an update is confirmed (offset) only after it was handled."""
+        offset: int | None = None
+        failures = 0
+        while True:
+            try:
+                updates = await self.bot.get_updates(offset=offset, timeout=self.poll_timeout,
+                                                     allowed_updates=list(ALLOWED_UPDATES))
+            except InvalidToken:
+                log.error("telegram token rejected: polling stopped")
+                return
+            except (Conflict, TelegramError) as error:
+                # Conflict: a webhook is set, or another process polls the same bot.
+                failures += 1
+                log.warning("telegram getUpdates failed (%s), retry %s", type(error).__name__, failures)
+                await asyncio.sleep(min(2 ** failures, 60) / 4)
+                continue
+            failures = 0
+            if updates:
+                await self.process(conversations, updates)
+                offset = updates[-1].update_id + 1
+
+    async def webhook(self, conversations: Conversations, request: web.Request) -> web.Response:
+        """POST /telegram/webhook: only Telegram knows the secret; anything else never reaches the core."""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            log.warning("telegram webhook refused: bad secret")
+            raise web.HTTPForbidden()
+        if request.content_length is not None and request.content_length > MAX_WEBHOOK_BODY:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_WEBHOOK_BODY, actual_size=request.content_length)
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):  # not JSON, or not an update: no resend wanted
+            log.warning("telegram webhook body unreadable")
+            raise web.HTTPBadRequest() from None
+        # A failure of the core answers 500, so Telegram delivers the update again (de-duplicated by update id).
+        await self.handle_update(conversations, update)
+        return web.Response(text="ok")
+
+    def add_routes(self, app: web.Application, conversations: Conversations) -> None:
+        """Register the webhook route on our aiohttp application."""
+        async def route(request: web.Request) -> web.Response:
+            return await self.webhook(conversations, request)
+
+        app.router.add_post(WEBHOOK_PATH, route)
+
+    # --- start-up and shutdown -------------------------------------------------------------------------------
+
+    async def set_commands(self) -> None:
+        """Publish the command menu for private chats: French by default, Darija for Arabic-language apps."""
+        for language_code, locale in COMMAND_LANGUAGES:
+            t = translator(locale)
+            await self.bot.set_my_commands([BotCommand(name, t(description)) for name, description in COMMANDS],
+                                           scope=BotCommandScopeAllPrivateChats(), language_code=language_code)
+
+    async def set_staff_commands(self, chat_id: int, locale: str) -> None:
+        """Show the staff commands too in one staff member's chat (call after their account is linked)."""
+        t = translator(locale)
+        await self.bot.set_my_commands(
+            [BotCommand(name, t(description)) for name, description in COMMANDS + STAFF_COMMANDS],
+            scope=BotCommandScopeChat(chat_id))
+
+    async def _start(self, conversations: Conversations) -> None:
+        failures = 0
+        while True:  # Telegram may be unreachable at boot: keep trying, the web chat serves meanwhile
+            try:
+                await self.bot.initialize()
+                try:
+                    await self.set_commands()
+                except BadRequest as error:  # a menu Telegram refuses must not keep the bot deaf
+                    log.error("telegram command menu refused: %s", error.message)
+                if self.mode == "webhook":
+                    await self.bot.set_webhook(self.webhook_url, secret_token=self.secret,
+                                               allowed_updates=list(ALLOWED_UPDATES))
+                    log.info("telegram webhook set")
+                    return
+                await self.bot.delete_webhook()  # getUpdates is refused while a webhook is set
+                break
+            except InvalidToken:
+                log.error("telegram token rejected: the Telegram channel is off")
+                return
+            except BadRequest as error:  # e.g. BAB_PUBLIC_URL is not https: retrying cannot help
+                log.error("telegram start-up refused: %s", error.message)
+                return
+            except TelegramError as error:
+                failures += 1
+                log.warning("telegram start-up failed (%s), retry %s", type(error).__name__, failures)
+                await asyncio.sleep(min(2 ** (failures - 1), 60))
+        log.info("telegram polling started")
+        await self.poll(conversations)
+
+    def start(self, conversations: Conversations) -> asyncio.Task[None]:
+        """Initialise the bot, publish the commands, then poll or register the webhook, in a background task."""
+        self._task = asyncio.create_task(self._start(conversations), name="telegram")
+        return self._task
+
+    async def close(self) -> None:
+        """Stop polling and close the HTTP clients."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("telegram task ended with an error")
+            self._task = None
+        await self.bot.shutdown()
+        # Bot.shutdown skips clients it never initialised; ours are created open, so close them in any case.
+        await asyncio.gather(*(request.shutdown() for request in self._requests))

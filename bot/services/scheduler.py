@@ -1,0 +1,87 @@
+"""The deadline jobs inside `bab run`: APScheduler 3 (AsyncIOScheduler, in-memory job store) ticking the sweeps.
+
+Schedules live in code, not in a job store: the database holds only facts (requests, the alert ledger), so a
+restart loses nothing. Both jobs also run once as soon as the scheduler starts, which is how sweeps missed during
+downtime catch up; the ledger makes that catch-up send each missed notice exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
+
+from bot.domain.deadlines import CASABLANCA
+from bot.services.clock import Clock
+from bot.services.jobs import Jobs
+
+log = logging.getLogger(__name__)
+
+SWEEP_MINUTES = 10.0
+
+
+class Scheduler:
+    """Runs `jobs.run_all` every few minutes and the digest at `digest_hour`, Moroccan time."""
+
+    def __init__(self, jobs: Jobs, clock: Clock, sweep_minutes: float = SWEEP_MINUTES) -> None:
+        self.jobs = jobs
+        self.clock = clock
+        self.sweep_minutes = sweep_minutes
+        self._scheduler: AsyncIOScheduler | None = None
+        self.sweeps = 0  # completed sweeps, for health checks and tests
+        # One job at a time: the digest and a sweep would only contend for the same rows (and SQLite's lock).
+        self._busy = asyncio.Lock()
+
+    async def sweep(self) -> None:
+        """One full sweep at the clock's now; errors are logged, never raised into the scheduler."""
+        async with self._busy:
+            try:
+                await self.jobs.run_all(self.clock.now())
+            except Exception:  # a bad row or a lost connection must not stop later sweeps
+                log.exception("deadline sweep failed")
+            finally:
+                self.sweeps += 1
+
+    async def digest(self) -> None:
+        """The coordinators' digest at the clock's now (it sends only once a day per coordinator)."""
+        async with self._busy:
+            try:
+                if await self.jobs.digest(self.clock.now()):
+                    self.jobs.notify()
+            except Exception:
+                log.exception("digest failed")
+
+    def start(self) -> None:
+        """Start on the running event loop; both jobs fire at once (catch-up), then on their triggers."""
+        if self._scheduler is not None:
+            return
+        # APScheduler logs every run at INFO; our own sweep logs what it queued, which is what matters.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        scheduler = AsyncIOScheduler(timezone=CASABLANCA)
+        first = datetime.now(UTC)
+        # coalesce + one instance: a slow sweep is never run twice at once, and missed runs collapse into one.
+        common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None, "next_run_time": first}
+        scheduler.add_job(self.sweep, IntervalTrigger(minutes=self.sweep_minutes, timezone=CASABLANCA),
+                          id="deadline-sweep", **common)
+        scheduler.add_job(self.digest, CronTrigger(hour=self.jobs.settings.digest_hour, minute=0,
+                                                   timezone=CASABLANCA), id="daily-digest", **common)
+        scheduler.start()
+        self._scheduler = scheduler
+        log.info("scheduler started: sweep every %s min, digest at %02d:00 Africa/Casablanca", self.sweep_minutes,
+                 self.jobs.settings.digest_hour)
+
+    async def stop(self) -> None:
+        """Stop scheduling, then wait for a job in progress to finish (so the engine can be closed after)."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        async with self._busy:
+            pass
+
+    @property
+    def running(self) -> bool:
+        return self._scheduler is not None and self._scheduler.running

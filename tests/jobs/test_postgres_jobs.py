@@ -1,0 +1,90 @@
+"""Two Bab processes (two engines, two schedulers) sweeping one PostgreSQL database send each alert exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from bot.app import build
+from bot.config import Settings
+from bot.domain.deadlines import CASABLANCA
+from bot.services.clock import FixedClock
+from bot.services.jobs import jobs_for
+from bot.services.scheduler import Scheduler
+from bot.storage import tables
+from bot.storage.db import create_engine
+from tests.conftest import postgres_url
+from tests.jobs import factories as f
+
+pytestmark = pytest.mark.skipif(postgres_url() is None, reason="TEST_DATABASE_URL is not set")
+
+
+def local(y: int, mo: int, d: int, h: int = 10) -> datetime:
+    return datetime(y, mo, d, h, 0, tzinfo=CASABLANCA)
+
+
+async def reset_schema(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+async def test_two_processes_send_each_alert_once(tmp_path: Path) -> None:
+    url = postgres_url()
+    assert url is not None
+    await reset_schema(url)
+    clock = FixedClock(local(2026, 11, 17))  # Tue 17 Nov 2026, 10:00
+    settings = Settings(data_dir=tmp_path, database_url=url, default_locale="fr")
+    one = await build(settings, clock=clock)
+    two = await build(settings, clock=clock, migrate=False, directory=one.directory)
+    try:
+        now = clock.now()
+        async with one.sessions() as session, session.begin():
+            await f.staff(session, "clerk-a", "clerk", [f.COMMUNE], now)
+            await f.staff(session, "clerk-b", "clerk", [f.COMMUNE], now)
+            await f.staff(session, "prov", "coordinator", [f.PROVINCE], now)
+            await f.staff(session, "reg", "coordinator", [f.REGION], now)
+            for n in range(12):
+                citizen = await f.citizen(session, f"citizen-{n}", now)
+                await f.request(session, citizen, local(2026, 10, 15), one.calendar)  # overdue (due 13 Nov)
+                await f.request(session, citizen, local(2026, 10, 26), one.calendar)  # 5-day reminder (due 25 Nov)
+                await f.request(session, citizen, local(2026, 9, 21), one.calendar, code=f.OTHER_COMMUNE,
+                                kind="complaint", rule="feedback_answer")  # due Fri 20 Nov, no clerk: reminder
+                await f.request(session, citizen, local(2026, 9, 14), one.calendar, code=f.OTHER_COMMUNE,
+                                kind="complaint", rule="feedback_answer")  # overdue since Fri 13 Nov, no clerk
+        first, second = jobs_for(one), jobs_for(two)
+        for _ in range(3):
+            await asyncio.gather(first.run_all(now), second.run_all(now), first.run_all(now), second.run_all(now))
+        # And two schedulers starting at once (each sweeps on start), on the same requests.
+        schedulers = [Scheduler(jobs_for(one), clock), Scheduler(jobs_for(two), clock)]
+        for scheduler in schedulers:
+            scheduler.start()
+        for _ in range(300):
+            if all(s.sweeps for s in schedulers):
+                break
+            await asyncio.sleep(0.02)
+        for scheduler in schedulers:
+            await scheduler.stop()
+        assert all(s.sweeps for s in schedulers)
+
+        async with one.sessions() as session:
+            kinds = dict((await session.execute(
+                select(tables.Alert.kind, func.count()).group_by(tables.Alert.kind))).all())
+            outbox = await f.count(session, tables.OutboxMessage)
+            per_key = (await session.execute(select(func.count(tables.Alert.dedupe_key.distinct())))).scalar()
+            events = await session.scalar(select(func.count()).select_from(tables.RequestEvent)
+                                          .where(tables.RequestEvent.kind == "overdue"))
+        # 12 overdue access requests → 2 clerks + citizen; 12 overdue complaints → province coordinator + citizen;
+        # reminders: 12 access requests → 2 clerks, 12 complaints due Fri 20 Nov → the province coordinator.
+        assert kinds == {"overdue": 12 * 2 + 12, "overdue_citizen": 24, "reminder": 12 * 2 + 12, "digest": 2}
+        assert per_key == sum(kinds.values()) == outbox
+        assert events == 24
+    finally:
+        await two.close()
+        await one.close()

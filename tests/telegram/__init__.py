@@ -1,0 +1,1 @@
+"""The Telegram channel against a fake Bot API server."""
