@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.domain.calendar import WorkingCalendar
+from bot.domain.deadlines import Unit, rules_with
 from bot.domain.directory import Directory
 from bot.handlers import telegram as telegram_handlers
 from bot.handlers import web as web_handlers
@@ -74,8 +75,14 @@ async def build(settings: Settings, clock: Clock | None = None, senders: dict[st
         all_senders.setdefault(telegram_handlers.CHANNEL, telegram)
     dispatcher = Dispatcher(sessions, all_senders, clock, max_attempts=settings.outbox_max_attempts,
                             on_delivered=web_channel.delivered)
+
+    async def staff_linked(channel: str, external_id: str, locale: str) -> None:
+        if telegram is not None and channel == telegram_handlers.CHANNEL:
+            await telegram.set_staff_commands(int(external_id), locale)
+
     conversations = Conversations(sessions, directory, calendar, clock, settings.default_locale,
-                                  notify=dispatcher.wake)
+                                  notify=dispatcher.wake, rules=rules_with(Unit(settings.urgent_unit)),
+                                  on_linked=staff_linked)
     return Bab(settings=settings, engine=engine, sessions=sessions, directory=directory, calendar=calendar,
                conversations=conversations, dispatcher=dispatcher, web_channel=web_channel, clock=clock,
                telegram=telegram)

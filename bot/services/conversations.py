@@ -6,7 +6,7 @@ Knows nothing of Telegram, WhatsApp or the web: adapters give it an Inbound and 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import flows  # noqa: F401  (registers the flows)
 from bot.domain.calendar import WorkingCalendar
-from bot.domain.deadlines import CASABLANCA, RULES, due_date, request_due
+from bot.domain.deadlines import CASABLANCA, RULES, Rule, due_date, request_due
 from bot.domain.directory import Directory
 from bot.domain.lifecycle import RATINGS, Action, InvalidTransition, allowed
 from bot.domain.remedies import DECIDED, can_complain_to_head, can_go_to_cdai
@@ -68,20 +68,25 @@ class Handled:
 
     identity_id: int
     duplicate: bool = False
+    linked_staff: bool = False  # this message linked the account to a staff member
 
 
 class Conversations:
     """The core every channel calls: one transaction per inbound message, for citizens and staff alike."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: Directory, calendar: WorkingCalendar,
-                 clock: Clock, default_locale: str, notify: Callable[[], None] = lambda: None) -> None:
+                 clock: Clock, default_locale: str, notify: Callable[[], None] = lambda: None,
+                 rules: Mapping[str, Rule] = RULES,
+                 on_linked: Callable[[str, str, str], Awaitable[None]] | None = None) -> None:
         self.sessions = sessions
         self.directory = directory
         self.calendar = calendar
         self.clock = clock
         self.default_locale = default_locale
         self.notify = notify
-        self.lifecycle = Lifecycle(directory, calendar, default_locale)
+        self.rules = rules  # the deadline rules in force (the urgent unit is a setting)
+        self.on_linked = on_linked  # a channel's follow-up when staff link an account (Telegram's command menu)
+        self.lifecycle = Lifecycle(directory, calendar, default_locale, rules)
         self.desk = Desk(directory, self.lifecycle, default_locale)
 
     async def handle(self, channel: str, external_id: str, inbound: Inbound, message_id: str | None = None,
@@ -103,6 +108,7 @@ class Conversations:
             state = State.from_json(row.state if row else None)
             member = await staff_repo.member_for_identity(session, identity.id)
             new_state = await self.staff_gate(session, identity, member, state, inbound, now)
+            linked = new_state is not None and member is None and new_state.flow == "desk"
             if new_state is None:
                 ctx = Context(
                     directory=self.directory,
@@ -118,7 +124,12 @@ class Conversations:
             log.info("handled channel=%s identity=%s flow=%s step=%s version=%s", channel, identity.id,
                      new_state.flow, new_state.step, new_state.version)
         self.notify()
-        return Handled(identity.id)
+        if linked and self.on_linked is not None:
+            try:  # after the commit: the link stands even if the channel's follow-up fails
+                await self.on_linked(channel, external_id, new_state.locale or self.default_locale)
+            except Exception:
+                log.exception("on_linked failed channel=%s identity=%s", channel, identity.id)
+        return Handled(identity.id, linked_staff=linked)
 
     async def execute(self, session: AsyncSession, identity: tables.Identity, member: StaffMember | None,
                       state: State, effect: object, now: datetime) -> None:
@@ -231,7 +242,7 @@ class Conversations:
         request = await repos.request_by_reference(session, effect.reference)
         if request is None or request.citizen_id != identity.citizen_id:
             return
-        due = request_due(request.deadline_rule, request.received_at, self.calendar,
+        due = request_due(request.deadline_rule, request.received_at, self.calendar, self.rules,
                           extended=request.extended_at is not None)
         t = translator(effect.locale)
         await repos.enqueue(session, identity.id, identity.channel, Outbound(text=explain_due(t, due),
@@ -277,7 +288,7 @@ class Conversations:
         urgent = answers.get("urgent") == "yes"
         rule_id = {"access": "urgent" if urgent else "access", "head_complaint": "head_answer"}.get(
             effect.kind, "feedback_answer")
-        due = due_date(RULES[rule_id], now, self.calendar)
+        due = due_date(self.rules[rule_id], now, self.calendar)
         reference = new_reference()
         while await repos.reference_taken(session, reference):
             reference = new_reference()

@@ -533,7 +533,8 @@ class Desk:
         except InvalidTransition:
             await self.refused_transition(dt, request)
             return
-        new_due = request_due(request.deadline_rule, request.received_at, self.calendar, extended=True).due
+        new_due = request_due(request.deadline_rule, request.received_at, self.calendar, self.lifecycle.rules,
+                              extended=True).due
         await self.lifecycle.log(dt.session, request, "due_moved", dt.member.actor, dt.now, {
             "from": request.due_on.isoformat(), "to": new_due.isoformat(), "reason": "extension"})
         request.due_on, request.extended_at = new_due, dt.now

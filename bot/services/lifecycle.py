@@ -7,14 +7,14 @@ caller's transaction; notices go to the outbox in the same transaction, so nothi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.calendar import WorkingCalendar
-from bot.domain.deadlines import CASABLANCA
+from bot.domain.deadlines import CASABLANCA, RULES, Rule
 from bot.domain.directory import Directory
 from bot.domain.lifecycle import Action, next_status
 from bot.domain.staff import StaffMember
@@ -29,10 +29,12 @@ log = logging.getLogger(__name__)
 class Lifecycle:
     """Applies lifecycle actions to request rows and tells the people concerned."""
 
-    def __init__(self, directory: Directory, calendar: WorkingCalendar, default_locale: str) -> None:
+    def __init__(self, directory: Directory, calendar: WorkingCalendar, default_locale: str,
+                 rules: Mapping[str, Rule] = RULES) -> None:
         self.directory = directory
         self.calendar = calendar
         self.default_locale = default_locale
+        self.rules = rules
 
     async def apply(self, session: AsyncSession, request: tables.Request, action: Action, actor: str,
                     now: datetime, data: dict[str, Any] | None = None) -> None:
