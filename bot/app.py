@@ -17,11 +17,11 @@ from bot.domain.deadlines import Unit, rules_with
 from bot.domain.directory import Directory
 from bot.handlers import telegram as telegram_handlers
 from bot.handlers import web as web_handlers
-from bot.services.calendar_admin import load_overrides
+from bot.services.calendar_admin import CalendarAdmin, load_overrides
 from bot.services.clock import Clock, SystemClock
 from bot.services.conversations import Conversations
 from bot.services.directory import directory_from_db, load_directory
-from bot.services.jobs import jobs_for
+from bot.services.jobs import JobSettings, jobs_for
 from bot.services.outbox import Dispatcher, Sender
 from bot.services.scheduler import Scheduler
 from bot.storage.db import create_engine, create_sessionmaker
@@ -82,7 +82,10 @@ async def build(settings: Settings, clock: Clock | None = None, senders: dict[st
 
     conversations = Conversations(sessions, directory, calendar, clock, settings.default_locale,
                                   notify=dispatcher.wake, rules=rules_with(Unit(settings.urgent_unit)),
-                                  on_linked=staff_linked)
+                                  on_linked=staff_linked,
+                                  calendar_admin=CalendarAdmin(sessions, directory, calendar,
+                                                               JobSettings.from_settings(settings),
+                                                               notify=dispatcher.wake))
     return Bab(settings=settings, engine=engine, sessions=sessions, directory=directory, calendar=calendar,
                conversations=conversations, dispatcher=dispatcher, web_channel=web_channel, clock=clock,
                telegram=telegram)

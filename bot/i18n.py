@@ -119,4 +119,5 @@ KEYWORD_MSGIDS = {
     "inbox": N_("inbox"),
     "overdue": N_("overdue,late"),
     "stats": N_("stats,statistics"),
+    "calendar": N_("calendar,holidays"),
 }

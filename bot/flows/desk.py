@@ -14,8 +14,8 @@ from bot.flows.spec import DeskInput, DeskShow, Inbound
 
 # list: the inbox page; open: one request and its actions; compose: text (and files) for an action;
 # pick: one choice among a list the service shows (reason, ground, exception, clerk, place, answer kind);
-# overdue and stats: the coordinators' reports.
-DESK_STEPS = ("list", "open", "compose", "pick", "overdue", "stats")
+# overdue and stats: the coordinators' reports; calendar: confirming or moving estimated holidays.
+DESK_STEPS = ("list", "open", "compose", "pick", "overdue", "stats", "calendar")
 
 
 @dataclass(frozen=True, slots=True)

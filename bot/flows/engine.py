@@ -31,7 +31,7 @@ from bot.flows.spec import (
 from bot.i18n import LOCALES, N_, Translator, keywords, translator
 
 GLOBAL_COMMANDS = ("menu", "back", "cancel", "help", "lang")
-STAFF_COMMANDS = ("inbox", "overdue", "stats")  # only for linked staff; citizens' text goes to their step
+STAFF_COMMANDS = ("inbox", "overdue", "stats", "calendar")  # only for linked staff; citizens' text goes to their step
 SLASH_ALIASES = {"start": "menu"}
 
 

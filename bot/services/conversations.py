@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -42,8 +42,9 @@ from bot.flows.spec import (
     Submit,
     Withdraw,
 )
-from bot.i18n import translator
+from bot.i18n import N_, translator
 from bot.services import staff as staff_service
+from bot.services.calendar_admin import CalendarAdmin, CalendarError
 from bot.services.clock import Clock
 from bot.services.desk import Desk
 from bot.services.lifecycle import Lifecycle
@@ -77,7 +78,8 @@ class Conversations:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: Directory, calendar: WorkingCalendar,
                  clock: Clock, default_locale: str, notify: Callable[[], None] = lambda: None,
                  rules: Mapping[str, Rule] = RULES,
-                 on_linked: Callable[[str, str, str], Awaitable[None]] | None = None) -> None:
+                 on_linked: Callable[[str, str, str], Awaitable[None]] | None = None,
+                 calendar_admin: CalendarAdmin | None = None) -> None:
         self.sessions = sessions
         self.directory = directory
         self.calendar = calendar
@@ -86,6 +88,7 @@ class Conversations:
         self.notify = notify
         self.rules = rules  # the deadline rules in force (the urgent unit is a setting)
         self.on_linked = on_linked  # a channel's follow-up when staff link an account (Telegram's command menu)
+        self.calendar_admin = calendar_admin
         self.lifecycle = Lifecycle(directory, calendar, default_locale, rules)
         self.desk = Desk(directory, self.lifecycle, default_locale)
 
@@ -93,6 +96,7 @@ class Conversations:
                      attachment: NewAttachment | None = None) -> Handled:
         """Apply `inbound` from (channel, external_id); its replies are in the outbox when this returns."""
         now = self.clock.now()
+        calendar_changes: list[tuple[str, date, date]] = []
         async with self.sessions() as session, session.begin():
             identity = await repos.identity_for(session, channel, external_id, now)
             stored_text = inbound.text[:MAX_MESSAGE_CHARS] if inbound.text else inbound.choice_id
@@ -119,10 +123,12 @@ class Conversations:
                 )
                 new_state, effects = advance(state, inbound, ctx)
                 for effect in effects:
-                    await self.execute(session, identity, member, new_state, effect, now)
+                    await self.execute(session, identity, member, new_state, effect, now, calendar_changes)
             await repos.save_conversation(session, identity.id, row, new_state.to_json(), new_state.version, now)
             log.info("handled channel=%s identity=%s flow=%s step=%s version=%s", channel, identity.id,
                      new_state.flow, new_state.step, new_state.version)
+        if calendar_changes and member is not None:
+            await self.correct_calendar(identity, member, new_state.locale, calendar_changes)
         self.notify()
         if linked and self.on_linked is not None:
             try:  # after the commit: the link stands even if the channel's follow-up fails
@@ -132,7 +138,8 @@ class Conversations:
         return Handled(identity.id, linked_staff=linked)
 
     async def execute(self, session: AsyncSession, identity: tables.Identity, member: StaffMember | None,
-                      state: State, effect: object, now: datetime) -> None:
+                      state: State, effect: object, now: datetime,
+                      calendar_changes: list[tuple[str, date, date]]) -> None:
         """Carry out one effect of a turn, in the turn's transaction."""
         if isinstance(effect, Send):
             await repos.enqueue(session, identity.id, identity.channel, effect.message, now)
@@ -156,6 +163,30 @@ class Conversations:
                 await self.desk.show(turn)
             else:
                 await self.desk.handle(turn, effect.inbound)
+            calendar_changes.extend(turn.calendar_changes)
+
+    async def correct_calendar(self, identity: tables.Identity, member: StaffMember, locale: str | None,
+                               changes: list[tuple[str, date, date]]) -> None:
+        """Apply holiday corrections chosen on the desk, after the turn's commit (they run their own
+        transaction, which recomputes every open due date), then tell the member what moved."""
+        t = translator(locale or self.default_locale)
+        for action, day, target in changes:
+            if self.calendar_admin is None:
+                text = t(N_("This change was not possible: the calendar cannot be corrected from here."))
+            else:
+                try:
+                    if action == "confirm":
+                        change = await self.calendar_admin.confirm(day, member.actor, self.clock.now())
+                    else:
+                        change = await self.calendar_admin.move(day, target, member.actor, self.clock.now())
+                    text = t(N_("Done: the holiday is on {date}; {count} open due dates were recomputed and the "
+                                "people concerned told."), date=t.date(target), count=len(change.moved))
+                except CalendarError:
+                    log.warning("calendar correction refused actor=%s day=%s", member.actor, day)
+                    text = t(N_("This change was not possible: the calendar cannot be corrected from here."))
+            async with self.sessions() as session, session.begin():
+                await repos.enqueue(session, identity.id, identity.channel, Outbound(text=text, locale=t.locale),
+                                    self.clock.now())
 
     async def staff_gate(self, session: AsyncSession, identity: tables.Identity, member: StaffMember | None,
                          state: State, inbound: Inbound, now: datetime) -> State | None:

@@ -32,6 +32,7 @@ from bot.domain.requests import OPEN_STATUSES, find_reference
 from bot.domain.staff import Role, StaffMember, covers, handlers_of, responsible_coordinators, scope_codes
 from bot.domain.validation import Invalid, check_free_text
 from bot.flows import notices
+from bot.flows.explain import holiday_name
 from bot.flows.labels import (
     ARTICLE_7_LABELS,
     EXTENSION_REASON_LABELS,
@@ -105,6 +106,8 @@ class DeskTurn:
     now: datetime
     t: Translator
     sent: list[Outbound] = field(default_factory=list)
+    # Holiday corrections to apply once this turn is committed: ("confirm" | "move", day, new day).
+    calendar_changes: list[tuple[str, date, date]] = field(default_factory=list)
 
     @property
     def today(self) -> date:
@@ -160,6 +163,8 @@ class Desk:
             await self.show_overdue(dt)
         elif step == "stats":
             await self.show_stats(dt)
+        elif step == "calendar":
+            await self.show_calendar(dt)
         else:
             await self.show_list(dt)
 
@@ -189,6 +194,8 @@ class Desk:
             await self.handle_compose(dt, inbound)
         elif step == "pick":
             await self.handle_pick(dt, choice)
+        elif step == "calendar":
+            await self.handle_calendar(dt, choice)
         else:
             await self.error(dt, N_("Tap a request, or type its reference."))
 
@@ -625,6 +632,53 @@ class Desk:
         await self.lifecycle.tell_staff(dt.session, [target], dt.now, lambda st: notices.staff_assigned(
             st, request.reference, dt.member.name), skip=dt.member.id)
         await self.done(dt, N_("{reference} is assigned to {name}."), request, name=target.name)
+
+    # ---- the legal calendar -----------------------------------------------------------------------------------
+
+    def upcoming_estimated(self, dt: DeskTurn, limit: int = 3) -> list[tuple[date, str]]:
+        """The next estimated (Hijri) holidays, first day of each: what a moon sighting may confirm or move."""
+        found: list[tuple[date, str]] = []
+        day = dt.today
+        for offset in range(400):
+            current = day.fromordinal(day.toordinal() + offset)
+            holiday = self.calendar.holiday(current)
+            if holiday is not None and holiday.estimated and not any(name == holiday.name for _, name in found):
+                found.append((current, holiday.name))
+                if len(found) == limit:
+                    break
+        return found
+
+    async def show_calendar(self, dt: DeskTurn) -> None:
+        t = dt.t
+        back = ("list", t(N_("Back to the inbox")))
+        if not dt.member.national:
+            await dt.send(t(N_("Only national coordinators and admins can correct the holiday calendar.")), (back,))
+            return
+        upcoming = self.upcoming_estimated(dt)
+        lines = [t(N_("Estimated religious holidays ahead. When the moon sighting is announced, confirm or move "
+                      "them: every open due date is recomputed and the people concerned are told."))]
+        options: list[tuple[str, str]] = []
+        for day, name in upcoming:
+            shown = holiday_name(t, name)
+            lines.append(f"• {t.date(day)}: {shown}")
+            later = day.fromordinal(day.toordinal() + 1)
+            options += [(f"cal:confirm:{day.isoformat()}", t(N_("Confirm {date}"), date=t.date(day))),
+                        (f"cal:later:{day.isoformat()}", t(N_("Move to {date}"), date=t.date(later)))]
+        options.append(back)
+        await dt.send("\n".join(lines), tuple(options))
+
+    async def handle_calendar(self, dt: DeskTurn, choice: str) -> None:
+        parts = choice.split(":")
+        days = {day.isoformat(): day for day, _ in self.upcoming_estimated(dt)}
+        if not dt.member.national or len(parts) != 3 or parts[1] not in ("confirm", "later") or parts[2] not in days:
+            await staff_repo.audit(dt.session, dt.member.actor, "calendar", choice[:64], "denied", dt.now)
+            await self.error(dt, N_("Please choose one of the options below."))
+            return
+        day = days[parts[2]]
+        target = day if parts[1] == "confirm" else day.fromordinal(day.toordinal() + 1)
+        dt.calendar_changes.append(("confirm" if parts[1] == "confirm" else "move", day, target))
+        dt.state.step, dt.state.history = "list", []
+        dt.state.version += 1
 
     # ---- coordinators' reports --------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ reference, an inbox filter, a revoked account; and coordinators' inbox, reports 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -154,3 +155,24 @@ async def test_coordinators_take_requests_without_a_clerk_report_and_reassign(ba
     await clerk.say("/inbox")
     await clerk.tap("f:mine")
     assert f"open:{reference}" in clerk.option_ids()
+
+
+async def test_a_national_coordinator_moves_an_estimated_holiday_from_the_chat(bab: Bab, server: Any,
+                                                                              aiohttp_client: Any) -> None:
+    clerk = await staff_user(bab, server, aiohttp_client, Role.CLERK, [TETOUAN], "Fatima")
+    refused = texts(await clerk.say("/calendar"))
+    assert not any(option.startswith("cal:") for option in clerk.option_ids()), refused
+    national = await staff_user(bab, server, aiohttp_client, Role.COORDINATOR, [None], "Coordination")
+    await national.say("/calendar")
+    confirm = next(option for option in national.option_ids() if option.startswith("cal:confirm:"))
+    day = date.fromisoformat(confirm.rsplit(":", 1)[1])
+    holiday = bab.calendar.holiday(day)
+    assert holiday is not None and holiday.estimated
+    await national.tap(f"cal:later:{day.isoformat()}")
+    done = texts(await national.replies())
+    assert national.bab.calendar.holiday(day + timedelta(days=1)) is not None, done
+    moved = bab.calendar.holiday(day + timedelta(days=1))
+    assert moved is not None and not moved.estimated and moved.name == holiday.name
+    await national.say("/calendar")
+    denied = await national.tap("cal:later:2020-01-01", version=national.prompt["version"])
+    assert ("calendar", "denied") in await audits(bab), denied
