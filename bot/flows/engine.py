@@ -112,7 +112,8 @@ class Turn:
 
 
 class Step(Protocol):
-    id: str
+    @property
+    def id(self) -> str: ...
 
     def prompt(self, turn: Turn) -> None: ...
 

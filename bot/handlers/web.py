@@ -161,18 +161,18 @@ async def transcript(request: web.Request) -> web.Response:
     items: list[tuple[str, int, dict[str, Any]]] = []
     for row in sent:
         items.append((row.created_at.isoformat(), 1, render(row.id, "bot", row.payload, row.created_at.isoformat())))
-    for row in received:
-        text = row.text or ""
-        if row.kind == InboundKind.CHOICE.value:
+    for inbound in received:
+        text = inbound.text or ""
+        if inbound.kind == InboundKind.CHOICE.value:
             # Show the label the visitor tapped, found on the latest bot message that offered it.
-            text = next((option["label"] for message in reversed(sent) if message.created_at <= row.created_at
-                         for option in message.payload.get("options", []) if option.get("id") == row.text), "")
-        elif row.kind != InboundKind.TEXT.value:
-            text = {"photo": "📷", "location": "📍"}.get(row.kind, "…")
+            text = next((option["label"] for message in reversed(sent) if message.created_at <= inbound.created_at
+                         for option in message.payload.get("options", []) if option.get("id") == inbound.text), "")
+        elif inbound.kind != InboundKind.TEXT.value:
+            text = {"photo": "📷", "document": "📄", "location": "📍"}.get(inbound.kind, "…")
         if text:
-            items.append((row.created_at.isoformat(), 0, {"id": None, "from": "user", "text": text, "options": [],
-                                                          "version": None, "locale": "", "dir": "auto",
-                                                          "at": row.created_at.isoformat()}))
+            items.append((inbound.created_at.isoformat(), 0, {"id": None, "from": "user", "text": text,
+                                                              "options": [], "version": None, "locale": "",
+                                                              "dir": "auto", "at": inbound.created_at.isoformat()}))
     items.sort(key=lambda item: (item[0], item[1]))
     return web.json_response({"messages": [item[2] for item in items], "last_id": sent[-1].id if sent else 0})
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -324,7 +325,8 @@ class Conversations:
         while await repos.reference_taken(session, reference):
             reference = new_reference()
         subject = str(answers.get("topic") if effect.kind == "access" else answers.get("description", ""))
-        media = answers.get("media") if isinstance(answers.get("media"), dict) else {}
+        raw_media = answers.get("media")
+        media: dict[str, Any] = raw_media if isinstance(raw_media, dict) else {}
         request = tables.Request(
             reference=reference, kind=effect.kind, status=Status.SUBMITTED.value, citizen_id=identity.citizen_id,
             identity_id=identity.id, collectivity_code=place.code, locale=effect.locale, urgent=urgent,

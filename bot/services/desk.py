@@ -1,18 +1,15 @@
-"""The staff desk: the inbox, one request and its actions, and the coordinators' reports, on any channel.
+"""The staff desk: the inbox, one request and its actions, on any channel.
 
 The engine routes a staff member's messages here as `DeskShow`/`DeskInput` effects (see `bot.flows.desk`); this
 service reads and changes requests inside the caller's transaction. Every action re-checks server side that
 the member's scope covers the request: a forged button or a guessed reference gets the same answer as an
-unknown one, and an audit event.
+unknown one, and an audit event. The coordinators' reports live in `desk_reports`.
 """
 
 from __future__ import annotations
 
 import logging
-import statistics
-from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +29,7 @@ from bot.domain.requests import OPEN_STATUSES, find_reference
 from bot.domain.staff import Role, StaffMember, covers, handlers_of, responsible_coordinators, scope_codes
 from bot.domain.validation import Invalid, check_free_text
 from bot.flows import notices
-from bot.flows.explain import holiday_name
+from bot.flows.desk import ACTION_LABELS, COMPOSE_PROMPTS, EVENT_LABELS, FILTER_LABELS
 from bot.flows.labels import (
     ARTICLE_7_LABELS,
     EXTENSION_REASON_LABELS,
@@ -40,89 +37,17 @@ from bot.flows.labels import (
     kind_label,
     status_label,
 )
-from bot.flows.spec import FileRef, Inbound, InboundKind, Outbound, State
-from bot.i18n import N_, Translator, translator
+from bot.flows.spec import FileRef, Inbound, InboundKind, State
+from bot.i18n import N_, translator
+from bot.services.desk_reports import Reports
+from bot.services.desk_turn import DeskTurn, days_left
 from bot.services.lifecycle import Lifecycle
-from bot.storage import inbox_repo, repos, staff_repo, tables
+from bot.storage import inbox_repo, staff_repo, tables
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 5
 FILTERS = ("open", "overdue", "mine", "unassigned", "all")
-FILTER_LABELS = {
-    "open": N_("To handle"),
-    "overdue": N_("Overdue"),
-    "mine": N_("Mine"),
-    "unassigned": N_("Unassigned"),
-    "all": N_("All open"),
-}
-ACTION_LABELS = {
-    "take": N_("Take it"),
-    "answer": N_("Answer"),
-    "clarify": N_("Ask for clarification"),
-    "extend": N_("Extend (+20 working days)"),
-    "refuse": N_("Refuse"),
-    "transfer": N_("Transfer"),
-    "assign": N_("Assign to a clerk"),
-    "note": N_("Internal note"),
-}
-COMPOSE_PROMPTS = {
-    "answer": N_("Write your answer to the citizen. You can send documents or photos first: they go with it."),
-    "clarify": N_("Write your question to the citizen:"),
-    "note": N_("Write an internal note (the citizen does not see it):"),
-    "refuse": N_("Write the reason for the refusal, as the citizen will read it:"),
-    "transfer": N_("Type the name of the collectivity to transfer it to:"),
-}
-EVENT_LABELS = {
-    "submitted": N_("received"),
-    "open": N_("opened"),
-    "take": N_("taken"),
-    "assigned": N_("assigned"),
-    "clarify": N_("clarification asked"),
-    "clarified": N_("citizen answered"),
-    "extend": N_("extended"),
-    "answer": N_("answered"),
-    "answer_partially": N_("answered in part"),
-    "refuse": N_("refused"),
-    "transfer": N_("transferred"),
-    "withdrawn": N_("withdrawn by the citizen"),
-    "withdraw": N_("withdrawn by the citizen"),
-    "close": N_("closed"),
-    "rated": N_("rated by the citizen"),
-    "note": N_("internal note"),
-    "overdue": N_("deadline passed"),
-    "due_moved": N_("due date moved"),
-}
-
-
-@dataclass(slots=True)
-class DeskTurn:
-    """One staff message being handled: who, where, and the transaction to work in."""
-
-    session: AsyncSession
-    member: StaffMember
-    identity: tables.Identity
-    state: State
-    now: datetime
-    t: Translator
-    sent: list[Outbound] = field(default_factory=list)
-    # Holiday corrections to apply once this turn is committed: ("confirm" | "move", day, new day).
-    calendar_changes: list[tuple[str, date, date]] = field(default_factory=list)
-
-    @property
-    def today(self) -> date:
-        return self.now.astimezone(CASABLANCA).date()
-
-    @property
-    def scratch(self) -> dict[str, Any]:
-        return self.state.scratch
-
-    async def send(self, text: str, options: tuple[tuple[str, str], ...] = (),
-                   files: tuple[FileRef, ...] = ()) -> None:
-        """Queue a message to the staff member; buttons are bound to the current state version."""
-        message = Outbound(text=text, locale=self.t.locale, options=options,
-                           version=self.state.version if options else None, files=files)
-        await repos.enqueue(self.session, self.identity.id, self.identity.channel, message, self.now)
 
 
 class Desk:
@@ -133,6 +58,7 @@ class Desk:
         self.lifecycle = lifecycle
         self.calendar = lifecycle.calendar
         self.default_locale = default_locale
+        self.reports = Reports(lifecycle)
 
     def turn(self, session: AsyncSession, member: StaffMember, identity: tables.Identity, state: State,
              now: datetime) -> DeskTurn:
@@ -160,11 +86,11 @@ class Desk:
         elif step == "pick":
             await self.show_pick(dt)
         elif step == "overdue":
-            await self.show_overdue(dt)
+            await self.reports.show_overdue(dt)
         elif step == "stats":
-            await self.show_stats(dt)
+            await self.reports.show_stats(dt)
         elif step == "calendar":
-            await self.show_calendar(dt)
+            await self.reports.show_calendar(dt)
         else:
             await self.show_list(dt)
 
@@ -195,7 +121,10 @@ class Desk:
         elif step == "pick":
             await self.handle_pick(dt, choice)
         elif step == "calendar":
-            await self.handle_calendar(dt, choice)
+            if await self.reports.handle_calendar(dt, choice):
+                await self.show_list(dt)
+            else:
+                await self.error(dt, N_("Please choose one of the options below."))
         else:
             await self.error(dt, N_("Tap a request, or type its reference."))
 
@@ -257,7 +186,7 @@ class Desk:
                 row.reference + (" ⚡" if row.urgent else ""),
                 kind_label(row.kind, t),
                 self.lifecycle.place(row.collectivity_code, t),
-                self.days_left(dt, row.due_on),
+                days_left(dt, row.due_on),
                 status_label(row.status, t),
             ]))
         if total > PAGE_SIZE:
@@ -269,14 +198,6 @@ class Desk:
             options.append(("p:next", t(N_("Next page"))))
         options += [(f"f:{other}", t(FILTER_LABELS[other])) for other in self.filters(dt) if other != name]
         await dt.send("\n".join(lines), tuple(options))
-
-    def days_left(self, dt: DeskTurn, due_on: date) -> str:
-        days = (due_on - dt.today).days
-        if days < 0:
-            return dt.t(N_("late by {count} d"), count=-days)
-        if days == 0:
-            return dt.t(N_("due today"))
-        return dt.t(N_("{count} d left"), count=days)
 
     async def handle_list(self, dt: DeskTurn, inbound: Inbound, choice: str) -> None:
         if choice.startswith("f:") and choice[2:] in self.filters(dt):
@@ -334,7 +255,7 @@ class Desk:
             t(N_("To: {place}"), place=self.lifecycle.place(request.collectivity_code, t)),
             t(N_("Status: {status}"), status=status_label(request.status, t)),
             t(N_("Received on {date}"), date=t.date(request.received_at.astimezone(CASABLANCA).date())),
-            t(N_("Answer due by {date}"), date=t.date(request.due_on)) + f" ({self.days_left(dt, request.due_on)})",
+            t(N_("Answer due by {date}"), date=t.date(request.due_on)) + f" ({days_left(dt, request.due_on)})",
             t(N_("Handled by: {name}"), name=assignee.name if assignee else t(N_("nobody yet"))),
             "",
             t(N_("Request: {subject}"), subject=request.subject),
@@ -632,105 +553,3 @@ class Desk:
         await self.lifecycle.tell_staff(dt.session, [target], dt.now, lambda st: notices.staff_assigned(
             st, request.reference, dt.member.name), skip=dt.member.id)
         await self.done(dt, N_("{reference} is assigned to {name}."), request, name=target.name)
-
-    # ---- the legal calendar -----------------------------------------------------------------------------------
-
-    def upcoming_estimated(self, dt: DeskTurn, limit: int = 3) -> list[tuple[date, str]]:
-        """The next estimated (Hijri) holidays, first day of each: what a moon sighting may confirm or move."""
-        found: list[tuple[date, str]] = []
-        day = dt.today
-        for offset in range(400):
-            current = day.fromordinal(day.toordinal() + offset)
-            holiday = self.calendar.holiday(current)
-            if holiday is not None and holiday.estimated and not any(name == holiday.name for _, name in found):
-                found.append((current, holiday.name))
-                if len(found) == limit:
-                    break
-        return found
-
-    async def show_calendar(self, dt: DeskTurn) -> None:
-        t = dt.t
-        back = ("list", t(N_("Back to the inbox")))
-        if not dt.member.national:
-            await dt.send(t(N_("Only national coordinators and admins can correct the holiday calendar.")), (back,))
-            return
-        upcoming = self.upcoming_estimated(dt)
-        lines = [t(N_("Estimated religious holidays ahead. When the moon sighting is announced, confirm or move "
-                      "them: every open due date is recomputed and the people concerned are told."))]
-        options: list[tuple[str, str]] = []
-        for day, name in upcoming:
-            shown = holiday_name(t, name)
-            lines.append(f"• {t.date(day)}: {shown}")
-            later = day.fromordinal(day.toordinal() + 1)
-            options += [(f"cal:confirm:{day.isoformat()}", t(N_("Confirm {date}"), date=t.date(day))),
-                        (f"cal:later:{day.isoformat()}", t(N_("Move to {date}"), date=t.date(later)))]
-        options.append(back)
-        await dt.send("\n".join(lines), tuple(options))
-
-    async def handle_calendar(self, dt: DeskTurn, choice: str) -> None:
-        parts = choice.split(":")
-        days = {day.isoformat(): day for day, _ in self.upcoming_estimated(dt)}
-        if not dt.member.national or len(parts) != 3 or parts[1] not in ("confirm", "later") or parts[2] not in days:
-            await staff_repo.audit(dt.session, dt.member.actor, "calendar", choice[:64], "denied", dt.now)
-            await self.error(dt, N_("Please choose one of the options below."))
-            return
-        day = days[parts[2]]
-        target = day if parts[1] == "confirm" else day.fromordinal(day.toordinal() + 1)
-        dt.calendar_changes.append(("confirm" if parts[1] == "confirm" else "move", day, target))
-        dt.state.step, dt.state.history = "list", []
-        dt.state.version += 1
-
-    # ---- coordinators' reports --------------------------------------------------------------------------------
-
-    async def show_overdue(self, dt: DeskTurn) -> None:
-        t = dt.t
-        rows = await inbox_repo.overdue(dt.session, scope_codes(dt.member, self.directory), dt.today)
-        if not rows:
-            await dt.send(t(N_("No overdue request in your scope.")), (("list", t(N_("Back to the inbox"))),))
-            return
-        by_place: dict[str, list[tables.Request]] = defaultdict(list)
-        for row in rows:
-            by_place[row.collectivity_code].append(row)
-        lines = [t(N_("Overdue requests: {count}"), count=len(rows))]
-        for code, group in sorted(by_place.items(), key=lambda item: -len(item[1]))[:20]:
-            lines.append(f"\n{self.lifecycle.place(code, t)} ({len(group)})")
-            lines += [f"• {row.reference} · {self.days_left(dt, row.due_on)}" for row in group[:10]]
-        options = [(f"open:{row.reference}", row.reference) for row in rows[:8]]
-        options.append(("list", t(N_("Back to the inbox"))))
-        await dt.send("\n".join(lines), tuple(options))
-
-    async def show_stats(self, dt: DeskTurn) -> None:
-        t = dt.t
-        rows = await inbox_repo.for_stats(dt.session, scope_codes(dt.member, self.directory))
-        if not rows:
-            await dt.send(t(N_("No request in your scope yet.")), (("list", t(N_("Back to the inbox"))),))
-            return
-        by_place: dict[str, list[tables.Request]] = defaultdict(list)
-        for row in rows:
-            by_place[row.collectivity_code].append(row)
-        lines = [t(N_("Figures since the start, per collectivity:"))]
-        ranked = sorted(by_place.items(), key=lambda item: -len(item[1]))
-        for code, group in [("", rows)] + ranked[:15]:
-            lines.append(self.stats_line(dt, code, group))
-        if len(ranked) > 15:
-            lines.append(t(N_("… and {count} more collectivities."), count=len(ranked) - 15))
-        await dt.send("\n".join(lines), (("list", t(N_("Back to the inbox"))),))
-
-    def stats_line(self, dt: DeskTurn, code: str, rows: list[tables.Request]) -> str:
-        t = dt.t
-        decided = [row for row in rows if row.answered_at is not None and row.status not in ("withdrawn",)]
-        answered = sum(1 for row in rows if row.status in ("answered", "partially_answered")
-                       or (row.status == "closed" and row.answered_at is not None))
-        refused = sum(1 for row in rows if row.status == "refused")
-        late = sum(1 for row in rows if row.status in OPEN_STATUSES and row.due_on < dt.today)
-        days = [(row.answered_at.astimezone(CASABLANCA).date() - row.received_at.astimezone(CASABLANCA).date()).days
-                for row in decided if row.answered_at]
-        on_time = sum(1 for row in decided if row.answered_at and
-                      row.answered_at.astimezone(CASABLANCA).date() <= row.due_on)
-        name = self.lifecycle.place(code, t) if code else t(N_("All"))
-        return t(N_("{place}: {received} received, {answered} answered, {refused} refused, {overdue} overdue, "
-                    "median {median} days to answer, {on_time}% answered on time"),
-                 place=name, received=len(rows), answered=answered, refused=refused, overdue=late,
-                 median=f"{statistics.median(days):g}" if days else "-",
-                 on_time=round(100 * on_time / len(decided)) if decided else "-")
-

@@ -72,6 +72,12 @@ class Dispatcher:
         earlier = aliased(tables.OutboxMessage)
         outbox = tables.OutboxMessage
         async with self.sessions() as session, session.begin():
+            # Someone who blocked the bot gets nothing more until they write again (repos.identity_for).
+            await session.execute(
+                update(outbox).where(outbox.status == "pending", outbox.identity_id.in_(
+                    select(tables.Identity.id).where(tables.Identity.unreachable.is_(True))))
+                .values(status="failed", last_error="unreachable")
+            )
             query = (
                 select(outbox.id, outbox.channel, tables.Identity.external_id, outbox.payload, outbox.attempts)
                 .join(tables.Identity, tables.Identity.id == outbox.identity_id)

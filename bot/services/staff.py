@@ -135,6 +135,6 @@ async def refresh_on_bab(session: AsyncSession) -> None:
         if row.code not in with_clerks:
             row.on_bab = False
     for code in with_clerks:
-        row = await session.get(tables.Collectivity, code)
-        if row is not None:
-            row.on_bab = True
+        place = await session.get(tables.Collectivity, code)
+        if place is not None:
+            place.on_bab = True

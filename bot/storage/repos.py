@@ -23,6 +23,7 @@ async def identity_for(session: AsyncSession, channel: str, external_id: str, no
     )
     if found is not None:
         found.last_seen_at = now
+        found.unreachable = False  # they wrote to us: the channel works again (e.g. they unblocked the bot)
         return found
     try:
         # A savepoint, so that two first messages racing on PostgreSQL end with one identity, not an error.

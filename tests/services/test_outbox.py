@@ -62,6 +62,12 @@ async def test_unreachable_user_is_marked_and_not_retried(bab: Bab, clock: Fixed
     async with bab.sessions() as session:
         identity = await session.scalar(select(tables.Identity).where(tables.Identity.external_id == "u2"))
         assert identity is not None and identity.unreachable
+    # The message queued behind it is dropped, not tried once more; nothing was delivered.
+    assert await statuses(bab) == ["failed", "failed"] and sender.delivered == []
+    # Writing again makes them reachable: the reply is delivered.
+    await bab.conversations.handle("flaky", "u2", Inbound(kind=InboundKind.TEXT, text="menu"))
+    await bab.dispatcher.dispatch_once()
+    assert len(sender.delivered) == 1 and (await statuses(bab))[-1] == "sent"
 
 
 async def test_gives_up_after_max_attempts(bab: Bab, clock: FixedClock) -> None:
