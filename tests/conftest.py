@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 
 from bot.app import Bab, build
 from bot.config import Settings
@@ -67,6 +68,15 @@ async def bab(settings: Settings, clock: FixedClock, template_db: tuple[Path, Di
 def postgres_url() -> str | None:
     """The PostgreSQL database for the PG tests (TEST_DATABASE_URL), or None to skip them."""
     return os.environ.get("TEST_DATABASE_URL") or None
+
+
+async def reset_schema(url: str) -> None:
+    """Drop every table of the PostgreSQL test database, so each PG test starts from the migrations."""
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
 
 
 def utc(moment: datetime) -> datetime:

@@ -8,10 +8,23 @@ import pytest
 
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.directory import Directory
-from bot.domain.lifecycle import TRANSITIONS, Action, InvalidTransition, allowed, next_status
+from bot.domain.lifecycle import (
+    TRANSITIONS,
+    Action,
+    InvalidTransition,
+    allowed,
+    next_status,
+)
 from bot.domain.remedies import can_complain_to_head, can_go_to_cdai
 from bot.domain.requests import OPEN_STATUSES, Status
-from bot.domain.staff import Role, StaffMember, covers, handlers_of, one_level_up, responsible_coordinators
+from bot.domain.staff import (
+    Role,
+    StaffMember,
+    covers,
+    handlers_of,
+    one_level_up,
+    responsible_coordinators,
+)
 
 TETOUAN = "01.571.01.11"
 

@@ -13,7 +13,15 @@ from sqlalchemy import select
 from bot.app import Bab, web_app
 from bot.domain.staff import Role
 from bot.storage import tables
-from tests.e2e.desk_helpers import PDF, TETOUAN, file_access, new_user, staff_user, texts, upload
+from tests.e2e.desk_helpers import (
+    PDF,
+    TETOUAN,
+    file_access,
+    new_user,
+    staff_user,
+    texts,
+    upload,
+)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from bot.app import build
 from bot.config import Settings
@@ -16,8 +16,7 @@ from bot.services.clock import FixedClock
 from bot.services.jobs import jobs_for
 from bot.services.scheduler import Scheduler
 from bot.storage import tables
-from bot.storage.db import create_engine
-from tests.conftest import postgres_url
+from tests.conftest import postgres_url, reset_schema
 from tests.jobs import factories as f
 
 pytestmark = pytest.mark.skipif(postgres_url() is None, reason="TEST_DATABASE_URL is not set")
@@ -25,14 +24,6 @@ pytestmark = pytest.mark.skipif(postgres_url() is None, reason="TEST_DATABASE_UR
 
 def local(y: int, mo: int, d: int, h: int = 10) -> datetime:
     return datetime(y, mo, d, h, 0, tzinfo=CASABLANCA)
-
-
-async def reset_schema(url: str) -> None:
-    engine = create_engine(url)
-    async with engine.begin() as connection:
-        await connection.execute(text("DROP SCHEMA public CASCADE"))
-        await connection.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
 
 
 async def test_two_processes_send_each_alert_once(tmp_path: Path) -> None:

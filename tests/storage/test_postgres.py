@@ -8,26 +8,17 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from bot.app import build
 from bot.config import Settings
 from bot.flows.spec import Inbound, InboundKind
 from bot.services.clock import FixedClock
 from bot.storage import tables
-from bot.storage.db import create_engine
 from bot.storage.migrate import alembic_config
-from tests.conftest import MONDAY_MORNING, postgres_url
+from tests.conftest import MONDAY_MORNING, postgres_url, reset_schema
 
 pytestmark = pytest.mark.skipif(postgres_url() is None, reason="TEST_DATABASE_URL is not set")
-
-
-async def reset_schema(url: str) -> None:
-    engine = create_engine(url)
-    async with engine.begin() as connection:
-        await connection.execute(text("DROP SCHEMA public CASCADE"))
-        await connection.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
 
 
 async def test_conversation_and_receipt_on_postgres(tmp_path: Path) -> None:

@@ -12,7 +12,12 @@ import pytest
 from bot.app import Bab, build, web_app
 from bot.config import Settings
 from bot.domain.directory import Directory
-from bot.handlers.telegram import SECRET_HEADER, WEBHOOK_PATH, RateLimiter, TelegramChannel
+from bot.handlers.telegram import (
+    SECRET_HEADER,
+    WEBHOOK_PATH,
+    RateLimiter,
+    TelegramChannel,
+)
 from bot.services.clock import FixedClock
 from tests.fakes import telegram_api as tg
 from tests.fakes.telegram_api import Call, FakeTelegramAPI
