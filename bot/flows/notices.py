@@ -12,7 +12,12 @@ from bot.flows.labels import (
     kind_label,
     label,
 )
-from bot.flows.remedies import cdai_option, complain_option, rating_options, reply_option
+from bot.flows.remedies import (
+    cdai_option,
+    complain_option,
+    rating_options,
+    reply_option,
+)
 from bot.flows.spec import FileRef, Option, Outbound
 from bot.i18n import N_, Translator
 
@@ -124,3 +129,23 @@ def staff_withdrawn(t: Translator, reference: str) -> Outbound:
 def staff_assigned(t: Translator, reference: str, by: str) -> Outbound:
     return _out(t, [t(N_("{name} has assigned request {reference} to you."), name=by, reference=reference)],
                 (open_button(reference),))
+
+
+def staff_linked(t: Translator, role: str, name: str) -> Outbound:
+    """Welcome of a staff member whose chat account was just linked."""
+    roles = {"clerk": N_("clerk"), "coordinator": N_("coordinator"), "admin": N_("administrator")}
+    return Outbound(text=t(N_("Welcome, {name}: this account is now linked to Bab as {role}. Type /inbox at any time "
+                              "to see the requests, /overdue and /stats for the reports."),
+                           name=name, role=t(roles.get(role, role))), locale=t.locale)
+
+
+def invite_refused(t: Translator) -> Outbound:
+    """An invite code that is unknown, already used or expired."""
+    return Outbound(text=t(N_("This invite code is not valid: it may have been used already or have expired. Ask "
+                              "your coordinator for a new one.")), locale=t.locale)
+
+
+def access_revoked(t: Translator) -> Outbound:
+    """A revoked staff account trying to use the inbox."""
+    return Outbound(text=t(N_("Your staff access to Bab has been revoked. Contact your coordinator if this is a "
+                              "mistake.")), locale=t.locale)

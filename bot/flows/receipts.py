@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from bot.flows.spec import Outbound
 from bot.i18n import N_, Translator
 
 
@@ -67,7 +65,8 @@ def not_withdrawable(t: Translator, reference: str) -> str:
     return t(N_("Request {reference} can no longer be withdrawn."), reference=reference)
 
 
-def chafafiya_text(t: Translator, *, reference: str, place: str, request: Any, delivery: str) -> str:
+def chafafiya_text(t: Translator, *, reference: str, place: str, name: str, id_number: str, contact: str,
+                   topic: str, delivery: str) -> str:
     """The request ready to paste into the national portal, for collectivities that do not answer on Bab."""
     delivery_labels = {"chat": N_("Electronic copy"), "email": N_("By e-mail"), "paper": N_("Paper copy"),
                        "onsite": N_("Consult it on site")}
@@ -75,30 +74,11 @@ def chafafiya_text(t: Translator, *, reference: str, place: str, request: Any, d
         t(N_("To file it on chafafiya.ma as well, copy this text into the form:")),
         "",
         t(N_("To: {place}"), place=place),
-        t(N_("Name: {name}"), name=request.requester_name or ""),
-        t(N_("Card number: {id_number}"), id_number=request.id_number or ""),
-        t(N_("Contact: {contact}"), contact=request.contact or ""),
-        t(N_("Information requested: {topic}"), topic=request.subject),
+        t(N_("Name: {name}"), name=name),
+        t(N_("Card number: {id_number}"), id_number=id_number),
+        t(N_("Contact: {contact}"), contact=contact),
+        t(N_("Information requested: {topic}"), topic=topic),
         t(N_("Delivery: {delivery}"), delivery=t(delivery_labels[delivery]) if delivery in delivery_labels else ""),
         t(N_("Bab reference: {reference}"), reference=reference),
     ])
 
-
-def linked(t: Translator, role: str, name: str) -> Outbound:
-    """Welcome of a staff member whose chat account was just linked."""
-    roles = {"clerk": N_("clerk"), "coordinator": N_("coordinator"), "admin": N_("administrator")}
-    return Outbound(text=t(N_("Welcome, {name}: this account is now linked to Bab as {role}. Type /inbox at any time "
-                              "to see the requests, /overdue and /stats for the reports."),
-                           name=name, role=t(roles.get(role, role))), locale=t.locale)
-
-
-def link_refused(t: Translator) -> Outbound:
-    """An invite code that is unknown, already used or expired."""
-    return Outbound(text=t(N_("This invite code is not valid: it may have been used already or have expired. Ask "
-                              "your coordinator for a new one.")), locale=t.locale)
-
-
-def revoked(t: Translator) -> Outbound:
-    """A revoked staff account trying to use the inbox."""
-    return Outbound(text=t(N_("Your staff access to Bab has been revoked. Contact your coordinator if this is a "
-                              "mistake.")), locale=t.locale)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,7 +26,7 @@ from bot.flows import notices
 from bot.flows.engine import STAFF_COMMANDS, Context, advance, global_command
 from bot.flows.explain import explain_due
 from bot.flows.places import place_label
-from bot.flows.receipts import chafafiya_text, linked, link_refused, not_withdrawable, receipt, revoked, withdrawn
+from bot.flows.receipts import chafafiya_text, not_withdrawable, receipt, withdrawn
 from bot.flows.spec import (
     DeskInput,
     DeskShow,
@@ -112,8 +112,7 @@ class Conversations:
             row = await repos.conversation_for_update(session, identity.id)
             state = State.from_json(row.state if row else None)
             member = await staff_repo.member_for_identity(session, identity.id)
-            new_state = await self.staff_gate(session, identity, member, state, inbound, now)
-            linked = new_state is not None and member is None and new_state.flow == "desk"
+            new_state, just_linked = await self.staff_gate(session, identity, member, state, inbound, now)
             if new_state is None:
                 ctx = Context(
                     directory=self.directory,
@@ -131,12 +130,12 @@ class Conversations:
         if calendar_changes and member is not None:
             await self.correct_calendar(identity, member, new_state.locale, calendar_changes)
         self.notify()
-        if linked and self.on_linked is not None:
+        if just_linked and self.on_linked is not None:
             try:  # after the commit: the link stands even if the channel's follow-up fails
                 await self.on_linked(channel, external_id, new_state.locale or self.default_locale)
             except Exception:
                 log.exception("on_linked failed channel=%s identity=%s", channel, identity.id)
-        return Handled(identity.id, linked_staff=linked)
+        return Handled(identity.id, linked_staff=just_linked)
 
     async def execute(self, session: AsyncSession, identity: tables.Identity, member: StaffMember | None,
                       state: State, effect: object, now: datetime,
@@ -190,16 +189,17 @@ class Conversations:
                                     self.clock.now())
 
     async def staff_gate(self, session: AsyncSession, identity: tables.Identity, member: StaffMember | None,
-                         state: State, inbound: Inbound, now: datetime) -> State | None:
-        """Invite codes, and revoked accounts; returns the new state when it handled the message itself."""
+                         state: State, inbound: Inbound, now: datetime) -> tuple[State | None, bool]:
+        """Invite codes and revoked accounts: the new state when it handled the message itself (else None), and
+        whether the message linked the account to a staff member."""
         t = translator(state.locale or self.default_locale)
         code = staff_service.invite_code_in(inbound.text) if inbound.kind is InboundKind.TEXT else None
         if code is not None:
             staff = await staff_service.link(session, identity, code, now)
             if staff is None:
-                await repos.enqueue(session, identity.id, identity.channel, link_refused(t), now)
-                return state
-            await repos.enqueue(session, identity.id, identity.channel, linked(t, staff.role, staff.name), now)
+                await repos.enqueue(session, identity.id, identity.channel, notices.invite_refused(t), now)
+                return state, False
+            await repos.enqueue(session, identity.id, identity.channel, notices.staff_linked(t, staff.role, staff.name), now)
             new_state = State.from_json(state.to_json())
             new_state.flow, new_state.step, new_state.history, new_state.scratch = "desk", "list", [], {}
             new_state.locale = new_state.locale or t.locale
@@ -207,23 +207,23 @@ class Conversations:
             linked_member = await staff_repo.member_for_identity(session, identity.id)
             if linked_member is not None:
                 await self.desk.show(self.desk.turn(session, linked_member, identity, new_state, now))
-            return new_state
+            return new_state, True
         if member is not None:
-            return None
+            return None, False
         staff_command = inbound.kind is InboundKind.TEXT and global_command(inbound.text, staff=True) in STAFF_COMMANDS
         if state.flow == "desk" or staff_command:
             gone = await staff_repo.revoked_for_identity(session, identity.id)
             if gone is not None:
                 await staff_repo.audit(session, f"staff:{gone.id}", "desk", None, "revoked", now)
-                await repos.enqueue(session, identity.id, identity.channel, revoked(t), now)
+                await repos.enqueue(session, identity.id, identity.channel, notices.access_revoked(t), now)
             if state.flow == "desk":
                 new_state = State.from_json(state.to_json())
                 new_state.flow, new_state.step, new_state.history, new_state.scratch = "menu", "main", [], {}
                 new_state.version += 1
-                return new_state if gone is not None else None
+                return (new_state if gone is not None else None), False
             if gone is not None:
-                return state
-        return None
+                return state, False
+        return None, False
 
     async def request_views(self, session: AsyncSession, citizen_id: int, now: datetime) -> tuple[RequestView, ...]:
         """The citizen's requests with the remedies open to them today."""
@@ -352,8 +352,9 @@ class Conversations:
         await repos.enqueue(session, identity.id, identity.channel, Outbound(text=text, locale=t.locale), now)
         if effect.kind == Kind.ACCESS and not on_bab:
             await repos.enqueue(session, identity.id, identity.channel, Outbound(text=chafafiya_text(
-                t, reference=reference, place=place_label(place, self.directory, t), request=request,
-                delivery=str(answers.get("delivery") or "")), locale=t.locale), now)
+                t, reference=reference, place=place_label(place, self.directory, t),
+                name=request.requester_name or "", id_number=request.id_number or "", contact=request.contact or "",
+                topic=request.subject, delivery=str(answers.get("delivery") or "")), locale=t.locale), now)
         code, kind = place.code, effect.kind
         await self.lifecycle.tell_staff(session, await self.handlers(session, request), now,
                                         lambda st: notices.staff_new_request(

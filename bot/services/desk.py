@@ -26,7 +26,14 @@ from bot.domain.lifecycle import (
 )
 from bot.domain.remedies import can_complain_to_head
 from bot.domain.requests import OPEN_STATUSES, find_reference
-from bot.domain.staff import Role, StaffMember, covers, handlers_of, responsible_coordinators, scope_codes
+from bot.domain.staff import (
+    Role,
+    StaffMember,
+    covers,
+    handlers_of,
+    responsible_coordinators,
+    scope_codes,
+)
 from bot.domain.validation import Invalid, check_free_text
 from bot.flows import notices
 from bot.flows.desk import ACTION_LABELS, COMPOSE_PROMPTS, EVENT_LABELS, FILTER_LABELS

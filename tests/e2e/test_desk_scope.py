@@ -126,7 +126,8 @@ async def test_coordinators_take_requests_without_a_clerk_report_and_reassign(ba
     coordinator = await staff_user(bab, server, aiohttp_client, Role.COORDINATOR, [province], "Province Tétouan")
     citizen = await new_user(bab, server, aiohttp_client)
     reference = await file_access(citizen)
-    assert "chafafiya.ma" in texts(citizen.messages[-3:])  # no clerk: the portal copy is offered
+    portal = texts(citizen.messages[-3:])  # no clerk: the request text is offered, ready for the portal
+    assert "chafafiya.ma" in portal and "AB123456" in portal and reference in portal
     # The nearest level with a coordinator takes it: the province, not the national coordination.
     assert reference in texts(await coordinator.replies())
     assert reference not in texts(await national.replies())
