@@ -72,7 +72,7 @@ async def build(settings: Settings, clock: Clock | None = None, senders: dict[st
     all_senders: dict[str, Sender] = {"web": web_channel, **(senders or {})}
     telegram = telegram_handlers.TelegramChannel(settings) if settings.telegram_bot_token else None
     if telegram is not None:
-        all_senders.setdefault(telegram_handlers.CHANNEL, telegram)
+        all_senders.setdefault(telegram_handlers.CHANNEL, telegram.sender)
     dispatcher = Dispatcher(sessions, all_senders, clock, max_attempts=settings.outbox_max_attempts,
                             on_delivered=web_channel.delivered)
 

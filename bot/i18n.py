@@ -91,6 +91,17 @@ class Translator:
         return text.replace("\u200f", "")
 
 
+def locale_for_hint(hint: str | None, default: str) -> str:
+    """The locale for the language a channel says the user's app is in ('fr-FR', 'ar'…), else `default`.
+
+    No app offers Darija: an Arabic-language app means Darija where Darija is the deployment's default, else MSA.
+    """
+    code = (hint or "").split("-")[0].lower()
+    if code == "ar":
+        return "ary" if default == "ary" else "ar"
+    return code if code in LOCALES else default
+
+
 @lru_cache(maxsize=None)
 def translator(locale: str) -> Translator:
     """The shared Translator for `locale` (unknown locales get French)."""

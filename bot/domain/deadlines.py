@@ -46,7 +46,6 @@ __all__ = [
     "Unit",
     "due_date",
     "extend",
-    "reason_parts",
     "request_due",
     "rules_with",
     "window_end",
@@ -110,10 +109,18 @@ EXTENSION_OF: Mapping[str, str] = MappingProxyType(
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    """An uncounted day off; `reason` is "weekend" or the holiday name (+ " (estimated)")."""
+    """An uncounted day off.
+
+    `reason` is "weekend" or the holiday name (+ " (estimated)"), as logged with a request; `holidays` holds the
+    names of the day's holidays (empty for a weekend) and `estimated` whether the day off is only an estimate
+    (a Hijri date not confirmed yet), so readers never parse `reason`. Equality looks at (day, reason) only,
+    which already says the rest.
+    """
 
     day: date
     reason: str
+    holidays: tuple[str, ...] = field(default=(), compare=False)
+    estimated: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,12 +155,13 @@ class DueDate:
         return datetime.combine(self.due, _END_OF_DAY, tzinfo=self.tz).astimezone(UTC)
 
 
-def _reason(calendar: WorkingCalendar, d: date) -> str:
-    """Why `d` is off; a holiday name wins over "weekend" because it is more specific."""
+def _skipped(calendar: WorkingCalendar, d: date) -> Skipped:
+    """Why `d` is off; a holiday wins over "weekend" because it is more specific."""
     h = calendar.holiday(d)
     if h is None:
-        return "weekend"
-    return f"{h.name} (estimated)" if h.estimated else h.name
+        return Skipped(d, "weekend")
+    names = tuple(dict.fromkeys(entry.name for entry in calendar.holidays_on(d))) or (h.name,)
+    return Skipped(d, f"{h.name} (estimated)" if h.estimated else h.name, names, h.estimated)
 
 
 def _days_off(calendar: WorkingCalendar, first: date, last: date) -> tuple[Skipped, ...]:
@@ -162,7 +170,7 @@ def _days_off(calendar: WorkingCalendar, first: date, last: date) -> tuple[Skipp
     d = first
     while d <= last:
         if not calendar.is_working_day(d):
-            out.append(Skipped(d, _reason(calendar, d)))
+            out.append(_skipped(calendar, d))
         d += _ONE_DAY
     return tuple(out)
 
@@ -232,25 +240,15 @@ def request_due(
 ) -> DueDate:
     """The due date of a stored request: its rule from receipt, then the extension when `extended`.
 
-    `rule_id` may be the extension rule itself ("access_extension"): the request is then
-    counted from its base rule and extended, whatever `extended` says.
+    Requests store their base rule ("access", "urgent"…) and whether they were extended; rules without an
+    extension ignore `extended`.
     """
-    base_id = next((b for b, e in EXTENSION_OF.items() if e == rule_id), rule_id)
-    first = due_date(rules[base_id], received_at, calendar)
-    if (extended or base_id != rule_id) and base_id in EXTENSION_OF:
-        return extend(first, rules[EXTENSION_OF[base_id]], calendar)
+    first = due_date(rules[rule_id], received_at, calendar)
+    if extended and rule_id in EXTENSION_OF:
+        return extend(first, rules[EXTENSION_OF[rule_id]], calendar)
     return first
 
 
 def window_end(day_zero: date, rule: Rule, calendar: WorkingCalendar) -> date:
     """Last day of a window of `rule` counted from `day_zero` (e.g. the citizen's time to complain)."""
     return _count(rule, day_zero, calendar)[0]
-
-
-def reason_parts(reason: str) -> tuple[tuple[str, ...], bool]:
-    """Split a `Skipped.reason` into holiday names (empty for a weekend) and whether they are estimated."""
-    if reason == "weekend":
-        return (), False
-    estimated = reason.endswith(" (estimated)")
-    names = reason[: -len(" (estimated)")] if estimated else reason
-    return tuple(n for n in names.split("; ") if n), estimated

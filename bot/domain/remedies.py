@@ -1,15 +1,20 @@
-"""When a citizen may complain to the head of the collectivity, then to the CDAI (law 31-13). Pure."""
+"""When a citizen may complain to the head of the collectivity, then to the CDAI (law 31-13). Pure.
+
+The windows' lengths come from the rule table (`bot.domain.deadlines.RULES`: "complaint_to_head_filing" and
+"cdai_filing"), so the notices that promise a last day and the checks that open a remedy cannot disagree.
+"""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 from bot.domain.calendar import WorkingCalendar
+from bot.domain.deadlines import RULES, window_end
 from bot.domain.requests import OPEN_STATUSES, Kind, Status
 
 DECIDED = frozenset({Status.ANSWERED, Status.PARTIALLY_ANSWERED, Status.REFUSED})
-HEAD_FILING_WORKING_DAYS = 20  # the citizen's time to complain to the head (verified, law.md §0)
-CDAI_FILING_DAYS = 30  # the citizen's time to go to the CDAI (verified, law.md §0; calendar days presumed)
+HEAD_FILING = RULES["complaint_to_head_filing"]  # the citizen's time to complain to the head (law.md §0)
+CDAI_FILING = RULES["cdai_filing"]  # the citizen's time to go to the CDAI (law.md §0; calendar days presumed)
 
 
 def _trigger(status: str, answered_on: date | None, due_on: date, today: date) -> date | None:
@@ -27,7 +32,7 @@ def head_complaint_deadline(kind: str, status: str, answered_on: date | None, du
     if kind != Kind.ACCESS:
         return None
     start = _trigger(status, answered_on, due_on, today)
-    return calendar.add_working_days(start, HEAD_FILING_WORKING_DAYS) if start else None
+    return window_end(start, HEAD_FILING, calendar) if start else None
 
 
 def can_complain_to_head(kind: str, status: str, answered_on: date | None, due_on: date, today: date,
@@ -39,9 +44,17 @@ def can_complain_to_head(kind: str, status: str, answered_on: date | None, due_o
     return last is not None and today <= last
 
 
+def cdai_deadline(kind: str, status: str, answered_on: date | None, due_on: date, today: date) -> date | None:
+    """The last day to go to the CDAI after a complaint to the head, or None when that is not open (yet)."""
+    if kind != Kind.HEAD_COMPLAINT:
+        return None
+    start = _trigger(status, answered_on, due_on, today)
+    # Plain calendar days, never carried past a day off: whether a citizen's deadline ending on a holiday rolls
+    # over is unverified (law.md §0, §8), so we promise the earlier, safe last day.
+    return start + timedelta(days=CDAI_FILING.days) if start else None
+
+
 def can_go_to_cdai(kind: str, status: str, answered_on: date | None, due_on: date, today: date) -> bool:
     """True within 30 days of the head's answer, refusal or missed deadline on a complaint to the head."""
-    if kind != Kind.HEAD_COMPLAINT:
-        return False
-    start = _trigger(status, answered_on, due_on, today)
-    return start is not None and today <= start + timedelta(days=CDAI_FILING_DAYS)
+    last = cdai_deadline(kind, status, answered_on, due_on, today)
+    return last is not None and today <= last

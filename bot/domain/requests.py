@@ -35,8 +35,6 @@ class Status(StrEnum):
 OPEN_STATUSES = frozenset(
     {Status.SUBMITTED, Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.CLARIFICATION, Status.EXTENDED, Status.TRANSFERRED}
 )
-# A citizen may withdraw a request while nobody has answered it yet.
-WITHDRAWABLE = OPEN_STATUSES
 
 
 # The services a complaint can be about (stable ids; labels live in the flows).

@@ -88,6 +88,13 @@ def handlers_of(members: list[StaffMember], directory: Directory, code: str) -> 
     return clerks or responsible_coordinators(members, directory, code)
 
 
+def request_handlers(members: list[StaffMember], directory: Directory, code: str,
+                     assigned_staff_id: int | None) -> list[StaffMember]:
+    """Who handles one request: the member it is assigned to while still active, else `handlers_of` its place."""
+    assigned = [m for m in members if assigned_staff_id is not None and m.id == assigned_staff_id]
+    return assigned or handlers_of(members, directory, code)
+
+
 def scope_codes(member: StaffMember, directory: Directory) -> set[str] | None:
     """Every collectivity code the member covers; None when it is the whole country."""
     if member.national:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain.requests import DELIVERY_MODES
 from bot.domain.validation import (
     check_contact,
     check_free_text,
@@ -10,16 +11,12 @@ from bot.domain.validation import (
 )
 from bot.flows.confirm import confirm_handler, edit_handler, label_of
 from bot.flows.engine import Ask, Choose, Flow, Turn, register
+from bot.flows.labels import DELIVERY_LABELS
 from bot.flows.places import PickPlace, place_label
 from bot.flows.spec import Option
 from bot.i18n import N_
 
-DELIVERY_OPTIONS = (
-    Option("chat", N_("Here in the chat")),
-    Option("email", N_("By e-mail")),
-    Option("paper", N_("Paper copy")),
-    Option("onsite", N_("Consult it on site")),
-)
+DELIVERY_OPTIONS = tuple(Option(mode, DELIVERY_LABELS[mode]) for mode in DELIVERY_MODES)
 URGENT_OPTIONS = (Option("no", N_("No, normal request")), Option("yes", N_("Yes, it is urgent")))
 CONFIRM_OPTIONS = (Option("send", N_("Send the request")), Option("edit", N_("Change something")),
                    Option("cancel", N_("Cancel")))

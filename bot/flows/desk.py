@@ -54,7 +54,6 @@ EVENT_LABELS = {
     "answer_partially": N_("answered in part"),
     "refuse": N_("refused"),
     "transfer": N_("transferred"),
-    "withdrawn": N_("withdrawn by the citizen"),
     "withdraw": N_("withdrawn by the citizen"),
     "close": N_("closed"),
     "rated": N_("rated by the citizen"),

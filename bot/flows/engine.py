@@ -28,7 +28,7 @@ from bot.flows.spec import (
     SetLocale,
     State,
 )
-from bot.i18n import LOCALES, N_, Translator, keywords, translator
+from bot.i18n import LOCALES, N_, Translator, keywords, locale_for_hint, translator
 
 GLOBAL_COMMANDS = ("menu", "back", "cancel", "help", "lang")
 STAFF_COMMANDS = ("inbox", "overdue", "stats", "calendar")  # only for linked staff; citizens' text goes to their step
@@ -212,8 +212,7 @@ def first_locale(inbound: Inbound, default: str) -> str:
         detected = detect_language(inbound.text).locale
         if detected in LOCALES:
             return detected
-    hint = (inbound.locale_hint or "").split("-")[0].lower()
-    return hint if hint in ("fr", "ar") else default
+    return locale_for_hint(inbound.locale_hint, default)
 
 
 def advance(state: State, inbound: Inbound, ctx: Context) -> tuple[State, list[Effect]]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.domain.deadlines import DueDate, Unit, reason_parts
+from bot.domain.deadlines import DueDate, Skipped, Unit
+from bot.flows.labels import label
 from bot.i18n import N_, Translator
 
 # What each rule is about, for the first line of an explanation.
@@ -41,16 +42,15 @@ HOLIDAY_NAMES = {
 
 def holiday_name(t: Translator, name: str) -> str:
     """A holiday's name in the reader's language (names typed by an admin are shown as they are)."""
-    return t(HOLIDAY_NAMES[name]) if name in HOLIDAY_NAMES else name
+    return label(HOLIDAY_NAMES, name, t)
 
 
-def skipped_reason(t: Translator, reason: str) -> str:
+def skipped_reason(t: Translator, day: Skipped) -> str:
     """Why one day was not counted: weekend, a public holiday, or a Hijri holiday whose date is estimated."""
-    names, estimated = reason_parts(reason)
-    if not names:
+    if not day.holidays:
         return t(N_("weekend"))
-    joined = ", ".join(holiday_name(t, name) for name in names)
-    if estimated:
+    joined = ", ".join(holiday_name(t, name) for name in day.holidays)
+    if day.estimated:
         return t(N_("{holiday} (date estimated, to be confirmed by moon sighting)"), holiday=joined)
     return joined
 
@@ -77,10 +77,10 @@ def explain_due(t: Translator, due: DueDate) -> str:
                           "deadline moves to the next working day."), days=rule.days))
     if due.skipped:
         lines.append(t(N_("Days not counted:")))
-        lines.extend(f"- {t.date(day.day)}: {skipped_reason(t, day.reason)}" for day in due.skipped)
+        lines.extend(f"- {t.date(day.day)}: {skipped_reason(t, day)}" for day in due.skipped)
     else:
         lines.append(t(N_("No day off had to be skipped.")))
-    if any(reason_parts(day.reason)[1] for day in due.skipped):
+    if any(day.estimated for day in due.skipped):
         lines.append(t(N_("Religious holidays follow the moon: if the Ministry of Habous fixes another date, the due "
                           "date is recomputed and you are told.")))
     return "\n".join(lines)

@@ -5,12 +5,20 @@ collectivity (law 31-13), and prepare a complaint to the CDAI. Reached from noti
 from __future__ import annotations
 
 from bot.domain.lifecycle import RATINGS
+from bot.domain.remedies import DECIDED
+from bot.domain.requests import Kind
 from bot.domain.validation import check_free_text
+from bot.flows.confirm import confirm_handler
 from bot.flows.engine import Ask, Choose, Flow, Turn, on_go, register
 from bot.flows.labels import status_label
 from bot.flows.mine import own_request, place_name
-from bot.flows.remedies import cdai_option, complain_option
-from bot.flows.spec import Option, Rate, Reply, RequestView, Submit
+from bot.flows.remedies import (
+    COMPLAINT_NOT_OPEN,
+    NOT_AWAITING_REPLY,
+    cdai_option,
+    complain_option,
+)
+from bot.flows.spec import Option, Rate, Reply, RequestView
 from bot.i18n import N_
 
 CDAI_ADDRESS = "https://www.cdai.ma"
@@ -36,9 +44,7 @@ def go_reply(turn: Turn, args: list[str]) -> None:
     if view is None:
         return
     if view.status != "clarification":
-        turn.say(N_("Request {reference} is not waiting for an answer from you any more."),
-                 reference=view.reference)
-        turn.prompt()
+        turn.error(NOT_AWAITING_REPLY, reference=view.reference)
         return
     turn.go("followup:reply", remember=False)
     turn.state.scratch["ref"] = view.reference
@@ -57,9 +63,8 @@ def go_rate(turn: Turn, args: list[str]) -> None:
     if view is None:
         return
     rating = args[1] if len(args) > 1 else ""
-    if rating not in RATINGS or view.status not in ("answered", "partially_answered", "refused"):
-        turn.say(N_("Request {reference} has no answer to rate right now."), reference=view.reference)
-        turn.prompt()
+    if rating not in RATINGS or view.status not in DECIDED:
+        turn.error(N_("Request {reference} has no answer to rate right now."), reference=view.reference)
         return
     turn.effects.append(Rate(reference=view.reference, rating=rating, locale=turn.t.locale))
     if rating == "answered":
@@ -89,10 +94,7 @@ def go_complain(turn: Turn, args: list[str]) -> None:
     if view is None:
         return
     if not view.can_complain:
-        turn.say(N_("A complaint to the head of the collectivity is not possible for {reference}: it is open when "
-                    "the answer is late, refused or incomplete, for 20 working days, and once per request."),
-                 reference=view.reference)
-        turn.prompt()
+        turn.error(COMPLAINT_NOT_OPEN, reference=view.reference)
         return
     turn.go("complain:reason", remember=False)
     turn.state.answers = {"parent": view.reference, "place": view.collectivity_code}
@@ -111,27 +113,15 @@ def complain_summary(turn: Turn) -> str:
     ])
 
 
-def on_complain_confirm(turn: Turn, option: Option) -> bool:
-    if option.id == "send":
-        answers = dict(turn.state.answers)
-        turn.effects.append(Submit(kind="head_complaint", answers=answers, locale=turn.t.locale))
-        turn.state.answers = {}
-    else:
-        turn.say(N_("Cancelled. Nothing was sent."))
-    turn.go("menu:main", remember=False)
-    return True
-
-
 @on_go("cdai")
 def go_cdai(turn: Turn, args: list[str]) -> None:
     view = _own(turn, args)
     if view is None:
         return
     if not view.can_go_to_cdai:
-        turn.say(N_("The CDAI comes after a complaint to the head of the collectivity that was refused, not "
-                    "answered in time or answered in part; that is not the case of {reference} yet."),
-                 reference=view.reference)
-        turn.prompt()
+        turn.error(N_("The CDAI comes after a complaint to the head of the collectivity that was refused, not "
+                      "answered in time or answered in part; that is not the case of {reference} yet."),
+                   reference=view.reference)
         return
     turn.say_text(cdai_letter(turn, view))
     turn.prompt()
@@ -178,5 +168,5 @@ register(Flow(id="complain", start="reason", steps={
         check=lambda text, turn: check_free_text(text, min_chars=10, max_chars=4000),
     ),
     "confirm": Choose(id="confirm", question=complain_summary, options=COMPLAIN_CONFIRM,
-                      on_choose=on_complain_confirm),
+                      on_choose=confirm_handler(lambda turn: Kind.HEAD_COMPLAINT.value)),
 }))

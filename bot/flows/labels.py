@@ -24,6 +24,12 @@ KIND_LABELS = {
     "suggestion": N_("Suggestion"),
     "head_complaint": N_("Complaint to the head of the collectivity"),
 }
+DELIVERY_LABELS = {
+    "chat": N_("Here in the chat"),
+    "email": N_("By e-mail"),
+    "paper": N_("Paper copy"),
+    "onsite": N_("Consult it on site"),
+}
 REFUSAL_GROUND_LABELS = {
     "not_available": N_("The information is not available"),
     "article_7": N_("An exception of article 7 applies"),
@@ -52,12 +58,12 @@ EXTENSION_REASON_LABELS = {
 
 def status_label(status: str, t: Translator) -> str:
     """The status in the user's words (the raw id when unknown)."""
-    return t(STATUS_LABELS[status]) if status in STATUS_LABELS else status
+    return label(STATUS_LABELS, status, t)
 
 
 def kind_label(kind: str, t: Translator) -> str:
     """The request kind in the user's words (the raw id when unknown)."""
-    return t(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
+    return label(KIND_LABELS, kind, t)
 
 
 def label(labels: dict[str, str], key: str | None, t: Translator) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain.requests import WITHDRAWABLE, find_reference
+from bot.domain.lifecycle import Action, allowed
+from bot.domain.requests import find_reference
 from bot.flows.engine import (
     Choose,
     Flow,
@@ -103,7 +104,8 @@ def detail_question(turn: Turn) -> str:
 
 def detail_options(turn: Turn) -> tuple[Option, ...]:
     view = own_request(turn, str(turn.state.scratch.get("open", "")))
-    withdraw = (Option("withdraw", N_("Withdraw this request")),) if view and view.status in WITHDRAWABLE else ()
+    withdrawable = view is not None and Action.WITHDRAW in allowed(view.kind, view.status)
+    withdraw = (Option("withdraw", N_("Withdraw this request")),) if withdrawable else ()
     remedies = remedy_options(view) if view else ()
     why = (Option("why", N_("Why this date?")),) if view else ()
     return (*remedies, *why, *withdraw, Option("list", N_("Back to my requests")), MENU)

@@ -3,6 +3,7 @@ and what needs doing, told to staff. Pure text builders; the service sends them 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from bot.flows.labels import (
@@ -13,6 +14,8 @@ from bot.flows.labels import (
     label,
 )
 from bot.flows.remedies import (
+    COMPLAINT_NOT_OPEN,
+    NOT_AWAITING_REPLY,
     cdai_option,
     complain_option,
     rating_options,
@@ -99,8 +102,11 @@ def reply_sent(t: Translator, reference: str) -> Outbound:
 
 
 def reply_refused(t: Translator, reference: str) -> Outbound:
-    return _out(t, [t(N_("Request {reference} is not waiting for an answer from you any more."),
-                      reference=reference)])
+    return _out(t, [t(NOT_AWAITING_REPLY, reference=reference)])
+
+
+def complaint_refused(t: Translator, reference: str) -> Outbound:
+    return _out(t, [t(COMPLAINT_NOT_OPEN, reference=reference)])
 
 
 def open_button(reference: str) -> Option:
@@ -129,6 +135,84 @@ def staff_withdrawn(t: Translator, reference: str) -> Outbound:
 def staff_assigned(t: Translator, reference: str, by: str) -> Outbound:
     return _out(t, [t(N_("{name} has assigned request {reference} to you."), name=by, reference=reference)],
                 (open_button(reference),))
+
+
+def overdue_access(t: Translator, reference: str, due_on: date, until: date) -> Outbound:
+    """An access request is late: the citizen may complain to the head of the collectivity until `until`."""
+    return _out(t, [t(N_("Your request {reference} was due on {date} and has no answer yet. The law allows you to "
+                         "complain to the head of the collectivity within 20 working days, by {until}. I can prepare "
+                         "the complaint with you now."), reference=reference, date=t.date(due_on),
+                      until=t.date(until))], (complain_option(reference),))
+
+
+def overdue_head_complaint(t: Translator, reference: str, due_on: date, until: date) -> Outbound:
+    """The head did not answer a complaint in time: the citizen may go to the CDAI until `until`."""
+    return _out(t, [t(N_("The head of the collectivity has not answered your complaint {reference}, due on {date}. "
+                         "You may now complain to the CDAI, the access-to-information commission (cdai.ma), within "
+                         "30 days, by {until}."), reference=reference, date=t.date(due_on), until=t.date(until))],
+                (cdai_option(reference),))
+
+
+def overdue_feedback(t: Translator, reference: str, due_on: date) -> Outbound:
+    """A complaint, observation or suggestion is late: the citizen is only told."""
+    return _out(t, [t(N_("Your {reference} was due for an answer on {date} and the administration is late. We have "
+                         "reminded the collectivity, and I will tell you here when it answers."),
+                      reference=reference, date=t.date(due_on))])
+
+
+def due_moved(t: Translator, reference: str, new: date, old: date) -> Outbound:
+    """The holiday calendar was corrected and the request's due date moved."""
+    return _out(t, [t(N_("The legal due date of your request {reference} has changed because the official holiday "
+                         "calendar was corrected: it is now {new} (it was {old})."),
+                      reference=reference, new=t.date(new), old=t.date(old))])
+
+
+def staff_reminder(t: Translator, reference: str, place: str, due_on: date, days_left: int) -> Outbound:
+    """A request's due date is near (`days_left` working days; 0 or less: today)."""
+    if days_left <= 0:
+        text = t(N_("Reminder: request {reference} to {place} is due today, {date}."), reference=reference,
+                 place=place, date=t.date(due_on))
+    else:
+        text = t(N_("Reminder: request {reference} to {place} is due on {date}. Working days left: {days}."),
+                 reference=reference, place=place, date=t.date(due_on), days=days_left)
+    return _out(t, [text], (open_button(reference),))
+
+
+def staff_overdue(t: Translator, reference: str, place: str, due_on: date) -> Outbound:
+    return _out(t, [t(N_("Overdue: request {reference} to {place} was due on {date} and has no answer yet. Please "
+                         "answer it or tell the citizen when they will have it."), reference=reference, place=place,
+                      date=t.date(due_on))], (open_button(reference),))
+
+
+def staff_escalation(t: Translator, reference: str, place: str, days_late: int, due_on: date) -> Outbound:
+    return _out(t, [t(N_("Escalation: request {reference} to {place} is {days} working days past its due date "
+                         "({date}) with no answer. It needs your attention."), reference=reference, place=place,
+                      days=days_late, date=t.date(due_on))], (open_button(reference),))
+
+
+def staff_due_moved(t: Translator, reference: str, new: date, old: date) -> Outbound:
+    return _out(t, [t(N_("Due date changed for request {reference}: now {new}, was {old} (holiday calendar "
+                         "corrected)."), reference=reference, new=t.date(new), old=t.date(old))],
+                (open_button(reference),))
+
+
+DIGEST_LIST = 10  # references listed per digest line; the count says the rest
+
+
+def _refs(references: Sequence[str]) -> str:
+    """' — BAB-…, BAB-…' for the first references of a digest line (nothing when empty)."""
+    if not references:
+        return ""
+    shown = ", ".join(references[:DIGEST_LIST])
+    return f" — {shown}" + (" …" if len(references) > DIGEST_LIST else "")
+
+
+def staff_digest(t: Translator, day: date, overdue: Sequence[str], due_soon: Sequence[str], answered: int) -> Outbound:
+    """A coordinator's daily summary: references overdue and due within 7 days, and how many were answered."""
+    return _out(t, [t(N_("Bab daily summary, {date}:"), date=t.date(day)),
+                    t(N_("Overdue: {count}"), count=len(overdue)) + _refs(overdue),
+                    t(N_("Due in the next 7 days: {count}"), count=len(due_soon)) + _refs(due_soon),
+                    t(N_("Answered in the last 7 days: {count}"), count=answered)])
 
 
 def staff_linked(t: Translator, role: str, name: str) -> Outbound:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.flows.labels import DELIVERY_LABELS, label
 from bot.i18n import N_, Translator
 
 
@@ -68,8 +69,8 @@ def not_withdrawable(t: Translator, reference: str) -> str:
 def chafafiya_text(t: Translator, *, reference: str, place: str, name: str, id_number: str, contact: str,
                    topic: str, delivery: str) -> str:
     """The request ready to paste into the national portal, for collectivities that do not answer on Bab."""
-    delivery_labels = {"chat": N_("Electronic copy"), "email": N_("By e-mail"), "paper": N_("Paper copy"),
-                       "onsite": N_("Consult it on site")}
+    # "Here in the chat" means nothing on the portal: there it is an electronic copy.
+    labels = {**DELIVERY_LABELS, "chat": N_("Electronic copy")}
     return "\n".join([
         t(N_("To file it on chafafiya.ma as well, copy this text into the form:")),
         "",
@@ -78,7 +79,7 @@ def chafafiya_text(t: Translator, *, reference: str, place: str, name: str, id_n
         t(N_("Card number: {id_number}"), id_number=id_number),
         t(N_("Contact: {contact}"), contact=contact),
         t(N_("Information requested: {topic}"), topic=topic),
-        t(N_("Delivery: {delivery}"), delivery=t(delivery_labels[delivery]) if delivery in delivery_labels else ""),
+        t(N_("Delivery: {delivery}"), delivery=label(labels, delivery, t)),
         t(N_("Bab reference: {reference}"), reference=reference),
     ])
 

@@ -41,10 +41,8 @@ from telegram import (
 from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType
 from telegram.error import (
     BadRequest,
-    Conflict,
     Forbidden,
     InvalidToken,
-    NetworkError,
     RetryAfter,
     TelegramError,
 )
@@ -52,9 +50,9 @@ from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.flows.spec import Inbound, InboundKind
-from bot.i18n import N_, translator
+from bot.i18n import N_, locale_for_hint, translator
 from bot.services.conversations import Conversations, NewAttachment
-from bot.services.outbox import DeliveryError, Unreachable
+from bot.services.outbox import DeliveryError, Unreachable, backoff
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +79,7 @@ STAFF_COMMANDS: tuple[tuple[str, str], ...] = (
     ("overdue", N_("Requests past their due date")),
     ("stats", N_("Figures for your collectivity")),
 )
-COMMAND_LANGUAGES: tuple[tuple[str | None, str], ...] = ((None, "fr"), ("fr", "fr"), ("ar", "ary"))
+COMMAND_LANGUAGES: tuple[str | None, ...] = (None, "fr", "ar")  # Telegram has no code for Darija
 GROUP_NOTICE = N_("I answer people one to one, to protect their personal data. "
                   "Please write to me in a private chat:")
 
@@ -95,11 +93,6 @@ def webhook_secret(settings: Settings) -> str:
         return settings.telegram_webhook_secret
     token = settings.telegram_bot_token or ""
     return hmac.new(token.encode(), b"bab telegram webhook", hashlib.sha256).hexdigest()
-
-
-def chat_tag(chat_id: int | str) -> str:
-    """A short hash of a chat id for the logs (ids of people are not logged as they are)."""
-    return hashlib.sha256(str(chat_id).encode()).hexdigest()[:12]
 
 
 def utf16_len(text: str) -> int:
@@ -250,13 +243,12 @@ class TelegramSender:
             raise DeliveryError(f"telegram: bad request: {error.message}"[:200]) from error
         except InvalidToken as error:
             raise DeliveryError("telegram: token rejected") from error
-        except NetworkError as error:  # 5xx, timeouts, connection errors (TimedOut is a NetworkError)
-            raise DeliveryError(f"telegram: {type(error).__name__}") from error
-        except TelegramError as error:
+        except TelegramError as error:  # 5xx, timeouts, connection errors (NetworkError, TimedOut) and the rest
             raise DeliveryError(f"telegram: {type(error).__name__}") from error
 
     async def _send(self, chat_id: int, payload: dict[str, Any]) -> None:
-        pieces = split_text(str(payload.get("text") or ""))
+        text = str(payload.get("text") or "")
+        pieces = split_text(text) if text.strip() else []  # Telegram refuses a blank text
         markup = keyboard(payload.get("options") or [], payload.get("version"))
         if markup is not None and not pieces:
             pieces = ["…"]  # Telegram cannot show buttons without a text
@@ -366,10 +358,6 @@ class TelegramChannel:
     def webhook_url(self) -> str:
         return f"{(self.settings.public_url or '').rstrip('/')}{WEBHOOK_PATH}"
 
-    async def send(self, external_id: str, payload: dict[str, Any]) -> None:
-        """The Sender protocol, for the dispatcher."""
-        await self.sender.send(external_id, payload)
-
     # --- inbound ---------------------------------------------------------------------------------------------
 
     async def handle_update(self, conversations: Conversations, update: Update) -> None:
@@ -432,19 +420,17 @@ class TelegramChannel:
                  and member.old_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED))
         addressed = update.message is not None and self._addresses_bot(update.message)
         if not (added or addressed):
-            log.debug("telegram group update=%s ignored chat=%s", update.update_id, chat_tag(chat.id))
+            log.debug("telegram group update=%s ignored", update.update_id)
             return
         user = update.effective_user
-        hint = ((user.language_code if user else None) or "").split("-")[0].lower()
-        t = translator(hint if hint in ("fr", "ar") else self.settings.default_locale)
+        t = translator(locale_for_hint(user.language_code if user else None, self.settings.default_locale))
         username = self._username()
         text = t(GROUP_NOTICE) + (f"\nhttps://t.me/{username}" if username else "")
-        try:
-            await self.sender.limiter.wait(chat.id)
-            await self.bot.send_message(chat.id, text, link_preview_options=LinkPreviewOptions(is_disabled=True))
-            log.info("telegram group notice update=%s chat=%s", update.update_id, chat_tag(chat.id))
-        except TelegramError as error:  # best effort: a group notice is not worth a retry queue
-            log.info("telegram group notice failed chat=%s: %s", chat_tag(chat.id), type(error).__name__)
+        try:  # through the sender (limits, splitting, error mapping), but not the outbox: not worth a retry
+            await self.sender.send(str(chat.id), {"text": text})
+            log.info("telegram group notice update=%s", update.update_id)
+        except (DeliveryError, Unreachable) as error:
+            log.info("telegram group notice failed update=%s: %s", update.update_id, error)
 
     async def process(self, conversations: Conversations, updates: Iterable[Update]) -> None:
         """Handle a batch: in order within a chat, chats concurrently; one bad update does not stop the rest."""
@@ -475,11 +461,12 @@ class TelegramChannel:
             except InvalidToken:
                 log.error("telegram token rejected: polling stopped")
                 return
-            except (Conflict, TelegramError) as error:
-                # Conflict: a webhook is set, or another process polls the same bot.
+            except TelegramError as error:
+                # e.g. Conflict: a webhook is set, or another process polls the same bot.
                 failures += 1
                 log.warning("telegram getUpdates failed (%s), retry %s", type(error).__name__, failures)
-                await asyncio.sleep(min(2 ** failures, 60) / 4)
+                # A quarter of the outbox's backoff: polling is how messages arrive, so it comes back sooner.
+                await asyncio.sleep(backoff(failures, cap=60).total_seconds() / 4)
                 continue
             failures = 0
             if updates:
@@ -515,8 +502,9 @@ class TelegramChannel:
 
     async def set_commands(self) -> None:
         """Publish the command menu for private chats: French by default, Darija for Arabic-language apps."""
-        for language_code, locale in COMMAND_LANGUAGES:
-            t = translator(locale)
+        for language_code in COMMAND_LANGUAGES:
+            # A client that gives no language gets French, the lingua franca of Moroccan administration.
+            t = translator(locale_for_hint(language_code or "fr", self.settings.default_locale))
             await self.bot.set_my_commands([BotCommand(name, t(description)) for name, description in COMMANDS],
                                            scope=BotCommandScopeAllPrivateChats(), language_code=language_code)
 
@@ -552,7 +540,7 @@ class TelegramChannel:
             except TelegramError as error:
                 failures += 1
                 log.warning("telegram start-up failed (%s), retry %s", type(error).__name__, failures)
-                await asyncio.sleep(min(2 ** (failures - 1), 60))
+                await asyncio.sleep(backoff(failures - 1, cap=60).total_seconds())
         log.info("telegram polling started")
         await self.poll(conversations)
 

@@ -18,12 +18,11 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.domain.staff import covers
 from bot.domain.validation import MAX_MESSAGE_CHARS
 from bot.flows.spec import Inbound, InboundKind
 from bot.i18n import N_, translator
 from bot.services.conversations import Conversations, NewAttachment
-from bot.storage import repos, staff_repo
+from bot.storage import repos
 
 log = logging.getLogger(__name__)
 CHANNEL = "web"
@@ -282,18 +281,8 @@ async def get_file(request: web.Request) -> web.StreamResponse:
         file_id = int(request.match_info["file_id"])
     except ValueError:
         raise web.HTTPNotFound() from None
-    async with request.app[SESSIONS]() as session:
-        identity = await repos.find_identity(session, CHANNEL, visitor)
-        pair = await repos.attachment_with_request(session, file_id) if identity else None
-        if identity is None or pair is None:
-            raise web.HTTPNotFound()
-        found, owner = pair
-        allowed = found.identity_id == identity.id or (owner is not None and owner.identity_id == identity.id)
-        if not allowed and owner is not None:
-            member = await staff_repo.member_for_identity(session, identity.id)
-            allowed = member is not None and covers(member, request.app[CONVERSATIONS].directory,
-                                                    owner.collectivity_code)
-    if not allowed or not found.ref.startswith("file:"):
+    found = await request.app[CONVERSATIONS].file_for(CHANNEL, visitor, file_id)
+    if found is None or not found.ref.startswith("file:"):
         raise web.HTTPNotFound()
     path = request.app[UPLOADS] / Path(found.ref[5:]).name
     if not path.is_file():

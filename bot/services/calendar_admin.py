@@ -24,22 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.domain.calendar import Holiday, Override, WorkingCalendar
 from bot.domain.deadlines import request_due, rules_with
 from bot.domain.directory import Directory
-from bot.domain.requests import OPEN_STATUSES
-from bot.domain.staff import StaffMember
-from bot.flows.spec import Outbound
-from bot.i18n import N_, translator
-from bot.services.jobs import (
-    JobSettings,
-    handlers_for,
-    local_today,
-    send_alert,
-    staff_translator,
-)
+from bot.domain.staff import StaffMember, request_handlers
+from bot.flows import notices
+from bot.services.jobs import JobSettings, local_today
+from bot.services.lifecycle import Lifecycle
 from bot.storage import tables
+from bot.storage.inbox_repo import OPEN
 from bot.storage.staff_repo import active_members
 
 log = logging.getLogger(__name__)
-_OPEN = tuple(status.value for status in OPEN_STATUSES)
 _ONE_DAY = timedelta(days=1)
 
 
@@ -112,13 +105,16 @@ class CalendarAdmin:
     """Confirm, move or add holidays; list them; reload corrections written by another process."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: Directory, calendar: WorkingCalendar,
-                 settings: JobSettings | None = None, notify: Callable[[], None] = lambda: None) -> None:
+                 settings: JobSettings | None = None, notify: Callable[[], None] = lambda: None,
+                 lifecycle: Lifecycle | None = None) -> None:
         self.sessions = sessions
         self.directory = directory
         self.calendar = calendar
         self.settings = settings or JobSettings()
         self.rules = rules_with(self.settings.urgent_unit)
         self.notify = notify
+        # Logs the "due_moved" events and tells the people concerned, like every other change to a request.
+        self.lifecycle = lifecycle or Lifecycle(directory, calendar, self.settings.default_locale, self.rules)
 
     async def confirm(self, day: date, actor: str, now: datetime, name: str | None = None) -> Change:
         """Moon sighting confirms the holiday on `day`: every day of it stops being estimated."""
@@ -210,7 +206,7 @@ class CalendarAdmin:
                          days: list[date]) -> list[Moved]:
         """New due date for every open request under `calendar`; events and notices for those that moved."""
         rows = list(await session.scalars(
-            select(tables.Request).where(tables.Request.status.in_(_OPEN), tables.Request.answered_at.is_(None))
+            select(tables.Request).where(tables.Request.status.in_(OPEN))
             .order_by(tables.Request.id).with_for_update()))
         if not rows:
             return []
@@ -225,32 +221,21 @@ class CalendarAdmin:
             if due == row.due_on:
                 continue
             old = row.due_on
-            row.due_on, row.updated_at = due, now
+            row.due_on = due
             if row.overdue_at is not None and due >= today:
                 row.overdue_at = None  # no longer late: the overdue sweep will look at the new date
-            event = tables.RequestEvent(request_id=row.id, at=now, kind="due_moved", actor=actor, data={
+            await self.lifecycle.record(session, row, "due_moved", actor, now, {
                 "from": old.isoformat(), "to": due.isoformat(), "days": [d.isoformat() for d in days]})
-            session.add(event)
-            await session.flush()
-            await self._tell(session, row, old, due, event.id, members, now)
+            await self._tell(session, row, old, due, members, now)
             moved.append(Moved(row.reference, old, due))
             log.info("due moved reference=%s from=%s to=%s", row.reference, old, due)
         return moved
 
-    async def _tell(self, session: AsyncSession, row: tables.Request, old: date, new: date, event_id: int,
+    async def _tell(self, session: AsyncSession, row: tables.Request, old: date, new: date,
                     members: list[StaffMember], now: datetime) -> None:
-        """Queue the citizen's and the handlers' notices of one moved due date."""
-        identity = await session.get(tables.Identity, row.identity_id)
-        if identity is not None:
-            t = translator(row.locale)
-            text = t(N_("The legal due date of your request {reference} has changed because the official holiday "
-                        "calendar was corrected: it is now {new} (it was {old})."),
-                     reference=row.reference, new=t.date(new), old=t.date(old))
-            await send_alert(session, f"due_moved:{row.id}:{identity.id}:{event_id}", "due_moved", row.id,
-                             identity.id, identity.channel, Outbound(text=text, locale=t.locale), now)
-        for member in handlers_for(members, self.directory, row):
-            t = staff_translator(member, self.settings.default_locale)
-            text = t(N_("Due date changed for request {reference}: now {new}, was {old} (holiday calendar "
-                        "corrected)."), reference=row.reference, new=t.date(new), old=t.date(old))
-            await send_alert(session, f"due_moved:{row.id}:{member.identity_id}:{event_id}", "due_moved", row.id,
-                             member.identity_id, member.channel, Outbound(text=text, locale=t.locale), now)
+        """Queue the citizen's and the handlers' notices of one moved due date (once: the row is now right)."""
+        reference = row.reference
+        await self.lifecycle.tell_citizen(session, row, now, lambda t: notices.due_moved(t, reference, new, old))
+        handlers = request_handlers(members, self.directory, row.collectivity_code, row.assigned_staff_id)
+        await self.lifecycle.tell_staff(session, handlers, now,
+                                        lambda t: notices.staff_due_moved(t, reference, new, old))

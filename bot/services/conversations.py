@@ -17,10 +17,10 @@ from bot import flows  # noqa: F401  (registers the flows)
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.deadlines import CASABLANCA, RULES, Rule, due_date, request_due
 from bot.domain.directory import Directory
-from bot.domain.lifecycle import RATINGS, Action, InvalidTransition, allowed
+from bot.domain.lifecycle import RATINGS, Action, allowed
 from bot.domain.remedies import DECIDED, can_complain_to_head, can_go_to_cdai
-from bot.domain.requests import WITHDRAWABLE, Kind, Status, new_reference
-from bot.domain.staff import StaffMember, handlers_of
+from bot.domain.requests import OPEN_STATUSES, Kind, Status, new_reference
+from bot.domain.staff import StaffMember, covers, request_handlers
 from bot.domain.validation import MAX_MESSAGE_CHARS
 from bot.flows import notices
 from bot.flows.engine import STAFF_COMMANDS, Context, advance, global_command
@@ -70,7 +70,6 @@ class Handled:
 
     identity_id: int
     duplicate: bool = False
-    linked_staff: bool = False  # this message linked the account to a staff member
 
 
 class Conversations:
@@ -135,7 +134,7 @@ class Conversations:
                 await self.on_linked(channel, external_id, new_state.locale or self.default_locale)
             except Exception:
                 log.exception("on_linked failed channel=%s identity=%s", channel, identity.id)
-        return Handled(identity.id, linked_staff=just_linked)
+        return Handled(identity.id)
 
     async def execute(self, session: AsyncSession, identity: tables.Identity, member: StaffMember | None,
                       state: State, effect: object, now: datetime,
@@ -233,7 +232,7 @@ class Conversations:
         return tuple(
             replace(
                 view,
-                overdue=view.status not in DECIDED and view.status in WITHDRAWABLE and today > view.due_on,
+                overdue=view.status in OPEN_STATUSES and today > view.due_on,
                 can_complain=can_complain_to_head(view.kind, view.status, view.answered_on, view.due_on, today,
                                                   self.calendar, already_complained=view.reference in complained),
                 can_go_to_cdai=can_go_to_cdai(view.kind, view.status, view.answered_on, view.due_on, today),
@@ -262,7 +261,7 @@ class Conversations:
                 or request.status not in DECIDED):
             return
         request.rating = effect.rating
-        await self.lifecycle.log(session, request, "rated", f"citizen:{identity.citizen_id}", now,
+        await self.lifecycle.record(session, request, "rated", f"citizen:{identity.citizen_id}", now,
                                  {"rating": effect.rating})
         if effect.rating == "answered" and Action.CLOSE in allowed(request.kind, request.status):
             await self.lifecycle.apply(session, request, Action.CLOSE, f"citizen:{identity.citizen_id}", now)
@@ -282,9 +281,24 @@ class Conversations:
 
     async def handlers(self, session: AsyncSession, request: tables.Request) -> list[StaffMember]:
         """The assigned member if still active, else the collectivity's clerks, else its coordinators."""
-        members = await staff_repo.active_members(session)
-        assigned = [m for m in members if m.id == request.assigned_staff_id]
-        return assigned or handlers_of(members, self.directory, request.collectivity_code)
+        return request_handlers(await staff_repo.active_members(session), self.directory,
+                                request.collectivity_code, request.assigned_staff_id)
+
+    async def file_for(self, channel: str, external_id: str, file_id: int) -> tables.Attachment | None:
+        """The attachment if this account may see it: it sent it, it is the citizen of the request the file
+        belongs to (an answer's documents), or it is staff covering that request; None otherwise."""
+        async with self.sessions() as session:
+            identity = await repos.find_identity(session, channel, external_id)
+            pair = await repos.attachment_with_request(session, file_id) if identity else None
+            if identity is None or pair is None:
+                return None
+            found, owner = pair
+            if found.identity_id == identity.id or (owner is not None and owner.identity_id == identity.id):
+                return found
+            member = await staff_repo.member_for_identity(session, identity.id) if owner is not None else None
+            if owner is not None and member is not None and covers(member, self.directory, owner.collectivity_code):
+                return found
+            return None
 
     async def locale_of(self, channel: str, external_id: str) -> str:
         """The language the identity's conversation is in (the default before the first message)."""
@@ -313,7 +327,7 @@ class Conversations:
             view = views.get(parent.reference) if parent is not None else None
             if parent is None or view is None or not view.can_complain:
                 t = translator(effect.locale)
-                await repos.enqueue(session, identity.id, identity.channel, notices.reply_refused(t, str(
+                await repos.enqueue(session, identity.id, identity.channel, notices.complaint_refused(t, str(
                     answers.get("parent", ""))), now)
                 return
             place = self.directory.get(parent.collectivity_code) or place
@@ -368,15 +382,11 @@ class Conversations:
         now = self.clock.now()
         t = translator(effect.locale)
         request = await repos.request_by_reference(session, effect.reference)
-        if request is None or request.citizen_id != identity.citizen_id or request.status not in WITHDRAWABLE:
+        if (request is None or request.citizen_id != identity.citizen_id
+                or Action.WITHDRAW not in allowed(request.kind, request.status)):
             text = not_withdrawable(t, effect.reference)
         else:
-            try:
-                await self.lifecycle.apply(session, request, Action.WITHDRAW, f"citizen:{identity.citizen_id}", now)
-            except InvalidTransition:
-                text = not_withdrawable(t, effect.reference)
-                await repos.enqueue(session, identity.id, identity.channel, Outbound(text=text, locale=t.locale), now)
-                return
+            await self.lifecycle.apply(session, request, Action.WITHDRAW, f"citizen:{identity.citizen_id}", now)
             request.closed_at = now
             text = withdrawn(t, request.reference)
             await self.lifecycle.tell_staff(session, await self.handlers(session, request), now,

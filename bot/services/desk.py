@@ -39,9 +39,11 @@ from bot.flows import notices
 from bot.flows.desk import ACTION_LABELS, COMPOSE_PROMPTS, EVENT_LABELS, FILTER_LABELS
 from bot.flows.labels import (
     ARTICLE_7_LABELS,
+    DELIVERY_LABELS,
     EXTENSION_REASON_LABELS,
     REFUSAL_GROUND_LABELS,
     kind_label,
+    label,
     status_label,
 )
 from bot.flows.spec import FileRef, Inbound, InboundKind, State
@@ -49,7 +51,7 @@ from bot.i18n import N_, translator
 from bot.services.desk_reports import Reports
 from bot.services.desk_turn import DeskTurn, days_left
 from bot.services.lifecycle import Lifecycle
-from bot.storage import inbox_repo, staff_repo, tables
+from bot.storage import inbox_repo, repos, staff_repo, tables
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +157,7 @@ class Desk:
 
     async def load(self, dt: DeskTurn, reference: str, action: str) -> tables.Request | None:
         """The request, locked, when the member's scope covers it; otherwise a refusal and an audit event."""
-        request = await inbox_repo.request_for_update(dt.session, reference)
+        request = await repos.request_by_reference(dt.session, reference)
         if request is None or not covers(dt.member, self.directory, request.collectivity_code):
             await staff_repo.audit(dt.session, dt.member.actor, action, reference[:64], "denied", dt.now,
                                    {"exists": request is not None})
@@ -269,7 +271,7 @@ class Desk:
         ]
         if request.kind == "access":
             lines += [
-                t(N_("Delivery: {delivery}"), delivery=request.delivery or "-"),
+                t(N_("Delivery: {delivery}"), delivery=label(DELIVERY_LABELS, request.delivery, t) or "-"),
                 t(N_("Requester: {name}, card {id_number}, contact {contact}"), name=request.requester_name or "-",
                   id_number=request.id_number or "-", contact=request.contact or "-"),
             ]
@@ -340,7 +342,7 @@ class Desk:
             await self.goto(dt, "pick", pick="answer_kind", text=text)
         elif action == "transfer":
             matches = [m.collectivity for m in self.directory.match(text, limit=4)]
-            here = await inbox_repo.request_for_update(dt.session, reference)
+            here = await repos.request_by_reference(dt.session, reference)
             matches = [place for place in matches if here is None or place.code != here.collectivity_code]
             if not matches:
                 await self.error(dt, N_("I do not find that collectivity. Try another spelling."))
@@ -353,7 +355,7 @@ class Desk:
             if action == "clarify":
                 await self.clarify(dt, request, text)
             elif action == "note":
-                await self.lifecycle.log(dt.session, request, "note", dt.member.actor, dt.now, {"text": text})
+                await self.lifecycle.record(dt.session, request, "note", dt.member.actor, dt.now, {"text": text})
                 await self.done(dt, N_("Note added to {reference}."), request)
             elif action == "refuse":
                 await self.refuse(dt, request, text)
@@ -380,7 +382,7 @@ class Desk:
             return t(N_("Transfer to which collectivity?")), [
                 (f"c:{code}", self.lifecycle.place(code, t) + f" ({code})") for code in dt.scratch.get("places", [])]
         # clerk: the active clerks of the request's collectivity, and the member themself
-        request = await inbox_repo.request_for_update(dt.session, str(dt.scratch.get("ref", "")))
+        request = await repos.request_by_reference(dt.session, str(dt.scratch.get("ref", "")))
         code = request.collectivity_code if request else ""
         members = await staff_repo.active_members(dt.session)
         clerks = [m for m in members if m.role is Role.CLERK and code in m.scopes]
@@ -441,7 +443,7 @@ class Desk:
         if Action.TAKE in allowed(request.kind, request.status):
             await self.lifecycle.apply(dt.session, request, Action.TAKE, dt.member.actor, dt.now)
         else:
-            await self.lifecycle.log(dt.session, request, "assigned", dt.member.actor, dt.now, {"to": dt.member.id})
+            await self.lifecycle.record(dt.session, request, "assigned", dt.member.actor, dt.now, {"to": dt.member.id})
         request.assigned_staff_id = dt.member.id
         await self.done(dt, N_("You handle {reference} now."), request)
 
@@ -470,7 +472,7 @@ class Desk:
             return
         new_due = request_due(request.deadline_rule, request.received_at, self.calendar, self.lifecycle.rules,
                               extended=True).due
-        await self.lifecycle.log(dt.session, request, "due_moved", dt.member.actor, dt.now, {
+        await self.lifecycle.record(dt.session, request, "due_moved", dt.member.actor, dt.now, {
             "from": request.due_on.isoformat(), "to": new_due.isoformat(), "reason": "extension"})
         request.due_on, request.extended_at = new_due, dt.now
         request.assigned_staff_id = request.assigned_staff_id or dt.member.id
@@ -515,8 +517,9 @@ class Desk:
             return
         request.answered_at = dt.now
         request.assigned_staff_id = request.assigned_staff_id or dt.member.id
-        complaint_open = can_complain_to_head(request.kind, request.status, dt.today, request.due_on, dt.today,
-                                              self.calendar, already_complained=False)
+        complaint_open = can_complain_to_head(
+            request.kind, request.status, dt.today, request.due_on, dt.today, self.calendar,
+            already_complained=await inbox_repo.has_child_complaint(dt.session, request.id))
         code = request.collectivity_code
         await self.lifecycle.tell_citizen(dt.session, request, dt.now, lambda ct: notices.refused(
             ct, request.reference, self.lifecycle.place(code, ct), ground, exception, reason, complaint_open,
@@ -556,7 +559,7 @@ class Desk:
             await self.error(dt, N_("Please choose one of the options below."))
             return
         request.assigned_staff_id = staff_id
-        await self.lifecycle.log(dt.session, request, "assigned", dt.member.actor, dt.now, {"to": staff_id})
+        await self.lifecycle.record(dt.session, request, "assigned", dt.member.actor, dt.now, {"to": staff_id})
         await self.lifecycle.tell_staff(dt.session, [target], dt.now, lambda st: notices.staff_assigned(
             st, request.reference, dt.member.name), skip=dt.member.id)
         await self.done(dt, N_("{reference} is assigned to {name}."), request, name=target.name)

@@ -25,7 +25,6 @@ class DeskTurn:
     state: State
     now: datetime
     t: Translator
-    sent: list[Outbound] = field(default_factory=list)
     # Holiday corrections to apply once this turn is committed: ("confirm" | "move", day, new day).
     calendar_changes: list[tuple[str, date, date]] = field(default_factory=list)
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,31 +32,26 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.domain.calendar import WorkingCalendar
-from bot.domain.deadlines import CASABLANCA, RULES, Unit, window_end
+from bot.domain.deadlines import CASABLANCA, Unit, rules_with
 from bot.domain.directory import Directory
-from bot.domain.requests import FEEDBACK_KINDS, OPEN_STATUSES
-from bot.domain.staff import (
-    Role,
-    StaffMember,
-    covers,
-    one_level_up,
-    responsible_coordinators,
-)
-from bot.flows.places import place_label
+from bot.domain.remedies import cdai_deadline, head_complaint_deadline
+from bot.domain.requests import Kind
+from bot.domain.staff import Role, StaffMember, covers, one_level_up, request_handlers
+from bot.flows import notices
 from bot.flows.spec import Outbound
-from bot.i18n import N_, Translator, translator
+from bot.i18n import Translator, translator
+from bot.services.lifecycle import Lifecycle
 from bot.storage import repos, tables
+from bot.storage.inbox_repo import OPEN
 from bot.storage.staff_repo import active_members
+
+if TYPE_CHECKING:
+    from bot.app import Bab
 
 log = logging.getLogger(__name__)
 
 # Notices to people wait for the morning: nobody should get a deadline alert at 03:00 (local hours).
 AWAKE_FROM, AWAKE_UNTIL = 8, 21
-# Access-to-information rules: when they pass, the citizen may complain to the head of the collectivity.
-ACCESS_RULES = frozenset({"access", "access_extension", "urgent", "urgent_extension"})
-_OPEN = tuple(status.value for status in OPEN_STATUSES)
-_FEEDBACK = tuple(kind.value for kind in FEEDBACK_KINDS)
-_DIGEST_LIST = 10  # references listed per digest line; the count says the rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,28 +105,6 @@ async def sent_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
     return found
 
 
-# --- who hears about a request -----------------------------------------------------------------------------
-
-
-def clerks_of(members: Sequence[StaffMember], code: str) -> list[StaffMember]:
-    """The active clerks of collectivity `code`."""
-    return [m for m in members if m.role is Role.CLERK and code in m.scopes]
-
-
-def handlers_for(members: Sequence[StaffMember], directory: Directory, request: tables.Request) -> list[StaffMember]:
-    """Who handles `request`: its assigned clerk if active, else the collectivity's clerks, else the coordinators."""
-    assigned = [m for m in members if m.id == request.assigned_staff_id]
-    if assigned:
-        return assigned
-    return clerks_of(members, request.collectivity_code) or responsible_coordinators(
-        list(members), directory, request.collectivity_code)
-
-
-def staff_translator(member: StaffMember, default_locale: str) -> Translator:
-    """A staff member's language (their chat language, else the deployment default)."""
-    return translator(member.locale or default_locale)
-
-
 def local_today(now: datetime) -> date:
     """The day it is in Morocco at `now`."""
     return now.astimezone(CASABLANCA).date()
@@ -142,54 +115,77 @@ def awake(now: datetime) -> bool:
     return AWAKE_FROM <= now.astimezone(CASABLANCA).hour < AWAKE_UNTIL
 
 
-class BabLike(Protocol):
-    """What `run_all` needs of a running Bab (the real one, or a test's)."""
-
-    settings: Settings
-    sessions: async_sessionmaker[AsyncSession]
-    directory: Directory
-    calendar: WorkingCalendar
+# A staff notice of one request, built under the row lock from the locked row in the member's language.
+StaffNotice = Callable[[tables.Request, Translator], Outbound]
 
 
 # --- the sweeps ----------------------------------------------------------------------------------------------
 
 
-@dataclass
 class Jobs:
-    """The deadline sweeps over one database; each returns how many notices it queued."""
+    """The deadline sweeps over one database; each returns how many notices it queued.
 
-    sessions: async_sessionmaker[AsyncSession]
-    directory: Directory
-    calendar: WorkingCalendar
-    settings: JobSettings = field(default_factory=JobSettings)
-    notify: Callable[[], None] = lambda: None
-    # Run before every full sweep: reloads the calendar overrides another process may have written.
-    before: Callable[[datetime], Awaitable[Any]] | None = None
+    Each sweep takes the active staff members when its caller already has them (`run_all` reads them once).
+    """
 
-    def _place(self, code: str, t: Translator) -> str:
-        place = self.directory.get(code)
-        return place_label(place, self.directory, t) if place is not None else code
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: Directory, calendar: WorkingCalendar,
+                 settings: JobSettings | None = None, notify: Callable[[], None] = lambda: None,
+                 before: Callable[[datetime], Awaitable[Any]] | None = None,
+                 lifecycle: Lifecycle | None = None) -> None:
+        self.sessions = sessions
+        self.directory = directory
+        self.calendar = calendar
+        self.settings = settings or JobSettings()
+        self.notify = notify
+        # Run before every full sweep: reloads the calendar overrides another process may have written.
+        self.before = before
+        # Names places and speaks each person's language the same way as every other notice.
+        self.lifecycle = lifecycle or Lifecycle(directory, calendar, self.settings.default_locale,
+                                                rules_with(self.settings.urgent_unit))
 
-    async def _members(self) -> list[StaffMember]:
+    def _staff_t(self, member: StaffMember) -> Translator:
+        return translator(member.locale or self.lifecycle.default_locale)
+
+    async def _members(self, members: list[StaffMember] | None) -> list[StaffMember]:
+        if members is not None:
+            return members
         async with self.sessions() as session:
             return await active_members(session)
 
     async def _candidates(self, *conditions: Any) -> list[tables.Request]:
-        """Open, unanswered requests matching `conditions` (read only; rows are re-checked under lock)."""
+        """Open requests matching `conditions` (read only; rows are re-checked under lock)."""
         async with self.sessions() as session:
             rows = await session.scalars(
-                select(tables.Request).where(tables.Request.status.in_(_OPEN), tables.Request.answered_at.is_(None),
-                                             *conditions).order_by(tables.Request.id))
+                select(tables.Request).where(tables.Request.status.in_(OPEN), *conditions).order_by(tables.Request.id))
             return list(rows)
 
     async def _locked(self, session: AsyncSession, request_id: int) -> tables.Request | None:
-        """The request, locked for this transaction, if it is still open and unanswered."""
+        """The request, locked for this transaction, if it is still open."""
         row = await session.scalar(select(tables.Request).where(tables.Request.id == request_id).with_for_update())
-        if row is None or row.status not in _OPEN or row.answered_at is not None:
-            return None
-        return row
+        return row if row is not None and row.status in OPEN else None
 
-    async def remind(self, now: datetime) -> int:
+    async def _tell_planned(self, kind: str, planned: Sequence[tuple[tables.Request, str, list[StaffMember]]],
+                            now: datetime, build: StaffNotice) -> int:
+        """Send `kind` notices to the planned (request, key suffix, recipients) not in the ledger yet, each
+        request under its row lock and only while its due date is the one planned."""
+        async with self.sessions() as session:
+            done = await sent_keys(session, [self._key(kind, r, m, suffix) for r, suffix, ms in planned for m in ms])
+        sent = 0
+        for request, suffix, recipients in planned:
+            todo = [m for m in recipients if self._key(kind, request, m, suffix) not in done]
+            if not todo:
+                continue
+            async with self.sessions() as session, session.begin():
+                row = await self._locked(session, request.id)
+                if row is None or row.due_on != request.due_on:
+                    continue
+                for member in todo:
+                    sent += await send_alert(session, self._key(kind, row, member, suffix), kind, row.id,
+                                             member.identity_id, member.channel, build(row, self._staff_t(member)),
+                                             now)
+        return sent
+
+    async def remind(self, now: datetime, members: list[StaffMember] | None = None) -> int:
         """Clerk reminders `reminder_days` working days before the due date (the nearest missed one only)."""
         days = sorted(set(self.settings.reminder_days))
         if not days or not awake(now):
@@ -198,43 +194,24 @@ class Jobs:
         horizon = self.calendar.add_working_days(today, max(days))
         candidates = await self._candidates(tables.Request.overdue_at.is_(None), tables.Request.due_on >= today,
                                             tables.Request.due_on <= horizon)
-        members = await self._members()
-        planned: list[tuple[tables.Request, int, list[StaffMember]]] = []
+        if not candidates:
+            return 0
+        members = await self._members(members)
+        planned: list[tuple[tables.Request, str, list[StaffMember]]] = []
         for request in candidates:
             left = self.calendar.working_days_between(today, request.due_on)
             # After downtime only the nearest reminder is worth sending: a "5 days left" on the last day is noise.
             step = next((n for n in days if n >= left), None)
             if step is not None:
-                planned.append((request, step, handlers_for(members, self.directory, request)))
-        keys = [self._key("reminder", r, m, f"{r.due_on}:{step}") for r, step, ms in planned for m in ms]
-        async with self.sessions() as session:
-            done = await sent_keys(session, keys)
-        sent = 0
-        for request, step, recipients in planned:
-            todo = [m for m in recipients if self._key("reminder", request, m, f"{request.due_on}:{step}") not in done]
-            if not todo:
-                continue
-            async with self.sessions() as session, session.begin():
-                row = await self._locked(session, request.id)
-                if row is None or row.due_on != request.due_on:
-                    continue
-                left = self.calendar.working_days_between(today, row.due_on)
-                for member in todo:
-                    t = staff_translator(member, self.settings.default_locale)
-                    if left <= 0:
-                        text = t(N_("Reminder: request {reference} to {place} is due today, {date}."),
-                                 reference=row.reference, place=self._place(row.collectivity_code, t),
-                                 date=t.date(row.due_on))
-                    else:
-                        text = t(N_("Reminder: request {reference} to {place} is due on {date}. Working days left: "
-                                    "{days}."), reference=row.reference, place=self._place(row.collectivity_code, t),
-                                 date=t.date(row.due_on), days=left)
-                    sent += await send_alert(session, self._key("reminder", row, member, f"{row.due_on}:{step}"),
-                                             "reminder", row.id, member.identity_id, member.channel,
-                                             Outbound(text=text, locale=t.locale), now)
-        return sent
+                planned.append((request, f"{request.due_on}:{step}", self._handlers(members, request)))
 
-    async def mark_overdue(self, now: datetime) -> int:
+        def build(row: tables.Request, t: Translator) -> Outbound:
+            return notices.staff_reminder(t, row.reference, self.lifecycle.place(row.collectivity_code, t),
+                                          row.due_on, self.calendar.working_days_between(today, row.due_on))
+
+        return await self._tell_planned("reminder", planned, now, build)
+
+    async def mark_overdue(self, now: datetime, members: list[StaffMember] | None = None) -> int:
         """Requests past their due day: mark them, alert their handlers, tell the citizen what they can do."""
         if not awake(now):
             return 0
@@ -242,7 +219,7 @@ class Jobs:
         candidates = await self._candidates(tables.Request.overdue_at.is_(None), tables.Request.due_on < today)
         if not candidates:
             return 0
-        members = await self._members()
+        members = await self._members(members)
         sent = 0
         for request in candidates:
             async with self.sessions() as session, session.begin():
@@ -250,126 +227,100 @@ class Jobs:
                 # Another process may have marked it between our read and the lock.
                 if row is None or row.overdue_at is not None or row.due_on >= today:
                     continue
-                row.overdue_at, row.updated_at = now, now
-                await repos.append_event(session, row.id, "overdue", "system:jobs", now,
-                                         {"due_on": row.due_on.isoformat()})
-                for member in handlers_for(members, self.directory, row):
-                    t = staff_translator(member, self.settings.default_locale)
-                    text = t(N_("Overdue: request {reference} to {place} was due on {date} and has no answer yet. "
-                                "Please answer it or tell the citizen when they will have it."),
-                             reference=row.reference, place=self._place(row.collectivity_code, t),
-                             date=t.date(row.due_on))
+                row.overdue_at = now
+                await self.lifecycle.record(session, row, "overdue", "system:jobs", now,
+                                            {"due_on": row.due_on.isoformat()})
+                for member in self._handlers(members, row):
+                    t = self._staff_t(member)
+                    message = notices.staff_overdue(t, row.reference, self.lifecycle.place(row.collectivity_code, t),
+                                                    row.due_on)
                     sent += await send_alert(session, self._key("overdue", row, member, str(row.due_on)), "overdue",
-                                             row.id, member.identity_id, member.channel,
-                                             Outbound(text=text, locale=t.locale), now)
-                sent += await self._tell_citizen_overdue(session, row, now)
+                                             row.id, member.identity_id, member.channel, message, now)
+                sent += await self._tell_citizen_overdue(session, row, today, now)
                 log.info("request overdue reference=%s due=%s", row.reference, row.due_on)
         return sent
 
-    async def _tell_citizen_overdue(self, session: AsyncSession, row: tables.Request, now: datetime) -> int:
-        """The citizen's notice: a one-tap complaint for access requests, the CDAI after the head, else news."""
+    def _citizen_overdue(self, t: Translator, row: tables.Request, today: date) -> Outbound:
+        """The citizen's notice: the complaint to the head for access requests, the CDAI after the head, else news."""
+        if row.kind == Kind.ACCESS and (until := head_complaint_deadline(
+                row.kind, row.status, None, row.due_on, today, self.calendar)) is not None:
+            return notices.overdue_access(t, row.reference, row.due_on, until)
+        if row.kind == Kind.HEAD_COMPLAINT and (until := cdai_deadline(
+                row.kind, row.status, None, row.due_on, today)) is not None:
+            return notices.overdue_head_complaint(t, row.reference, row.due_on, until)
+        return notices.overdue_feedback(t, row.reference, row.due_on)
+
+    async def _tell_citizen_overdue(self, session: AsyncSession, row: tables.Request, today: date,
+                                    now: datetime) -> int:
         identity = await session.get(tables.Identity, row.identity_id)
         if identity is None:
             return 0
-        t = translator(row.locale)
-        options: tuple[tuple[str, str], ...] = ()
-        version: int | None = None
-        if row.kind not in _FEEDBACK and row.deadline_rule in ACCESS_RULES:
-            until = window_end(row.due_on, RULES["complaint_to_head_filing"], self.calendar)
-            text = t(N_("Your request {reference} was due on {date} and has no answer yet. The law allows you to "
-                        "complain to the head of the collectivity within 20 working days, by {until}. I can prepare "
-                        "the complaint with you now."), reference=row.reference, date=t.date(row.due_on),
-                     until=t.date(until))
-            # The core turns this id into the complaint flow from any state, so the version does not matter.
-            options, version = ((f"go:complain:{row.reference}", t(N_("Complain to the head"))),), 0
-        elif row.deadline_rule == "head_answer":
-            until = window_end(row.due_on, RULES["cdai_filing"], self.calendar)
-            text = t(N_("The head of the collectivity has not answered your complaint {reference}, due on {date}. "
-                        "You may now complain to the CDAI, the access-to-information commission (cdai.ma), within "
-                        "30 days, by {until}."), reference=row.reference, date=t.date(row.due_on),
-                     until=t.date(until))
-        else:
-            text = t(N_("Your {reference} was due for an answer on {date} and the administration is late. We have "
-                        "reminded the collectivity, and I will tell you here when it answers."),
-                     reference=row.reference, date=t.date(row.due_on))
+        message = self._citizen_overdue(translator(row.locale), row, today)
         key = f"overdue_citizen:{row.id}:{identity.id}:{row.due_on}"
         return int(await send_alert(session, key, "overdue_citizen", row.id, identity.id, identity.channel,
-                                    Outbound(text=text, locale=t.locale, options=options, version=version), now))
+                                    message, now))
 
-    async def escalate(self, now: datetime) -> int:
-        """Requests `escalation_days` working days past due: alert the coordinators one level up."""
+    async def escalate(self, now: datetime, members: list[StaffMember] | None = None) -> int:
+        """Requests `escalation_days` working days past due: alert the coordinators one level up, once."""
         if not awake(now) or self.settings.escalation_days <= 0:
             return 0
         today = local_today(now)
-        # Working days past due are never more than calendar days past due: a cheap SQL pre-filter.
+        # Working days past due are never more than calendar days past due: a cheap SQL pre-filter. Requests
+        # already escalated are left out in SQL, so the backlog of old overdue requests is not reread each sweep.
         latest = today - timedelta(days=self.settings.escalation_days)
-        candidates = [r for r in await self._candidates(tables.Request.due_on <= latest)
+        escalated = select(tables.Alert.id).where(tables.Alert.request_id == tables.Request.id,
+                                                  tables.Alert.kind == "escalation").exists()
+        candidates = [r for r in await self._candidates(tables.Request.due_on <= latest, ~escalated)
                       if self.calendar.working_days_between(r.due_on, today) >= self.settings.escalation_days]
         if not candidates:
             return 0
-        members = await self._members()
-        planned = [(r, one_level_up(members, self.directory, r.collectivity_code)) for r in candidates]
-        async with self.sessions() as session:
-            done = await sent_keys(session, [self._key("escalation", r, m, str(r.due_on))
-                                             for r, ms in planned for m in ms])
-        sent = 0
-        for request, recipients in planned:
-            todo = [m for m in recipients if self._key("escalation", request, m, str(request.due_on)) not in done]
-            if not todo:
-                continue
-            async with self.sessions() as session, session.begin():
-                row = await self._locked(session, request.id)
-                if row is None or row.due_on != request.due_on:
-                    continue
-                late = self.calendar.working_days_between(row.due_on, today)
-                for member in todo:
-                    t = staff_translator(member, self.settings.default_locale)
-                    text = t(N_("Escalation: request {reference} to {place} is {days} working days past its due date "
-                                "({date}) with no answer. It needs your attention."), reference=row.reference,
-                             place=self._place(row.collectivity_code, t), days=late, date=t.date(row.due_on))
-                    sent += await send_alert(session, self._key("escalation", row, member, str(row.due_on)),
-                                             "escalation", row.id, member.identity_id, member.channel,
-                                             Outbound(text=text, locale=t.locale), now)
-        return sent
+        members = await self._members(members)
+        planned = [(r, str(r.due_on), one_level_up(members, self.directory, r.collectivity_code))
+                   for r in candidates]
 
-    async def digest(self, now: datetime) -> int:
+        def build(row: tables.Request, t: Translator) -> Outbound:
+            return notices.staff_escalation(t, row.reference, self.lifecycle.place(row.collectivity_code, t),
+                                            self.calendar.working_days_between(row.due_on, today), row.due_on)
+
+        return await self._tell_planned("escalation", planned, now, build)
+
+    async def digest(self, now: datetime, members: list[StaffMember] | None = None) -> int:
         """Each coordinator's daily summary from `digest_hour` (Moroccan time), once a day, when there is news."""
         local = now.astimezone(CASABLANCA)
-        if local.hour < self.settings.digest_hour:
+        if local.hour < self.settings.digest_hour or not awake(now):
             return 0
         today = local.date()
         week_end = today + timedelta(days=6)
         since = now - timedelta(days=7)
-        members = [m for m in await self._members() if m.role is Role.COORDINATOR]
-        if not members:
+        coordinators = [m for m in await self._members(members) if m.role is Role.COORDINATOR]
+        if not coordinators:
             return 0
         async with self.sessions() as session:
+            done = await sent_keys(session, [f"digest:{m.identity_id}:{today}" for m in coordinators])
+            coordinators = [m for m in coordinators if f"digest:{m.identity_id}:{today}" not in done]
+            if not coordinators:
+                return 0
             open_rows = list(await session.scalars(
-                select(tables.Request).where(tables.Request.status.in_(_OPEN), tables.Request.answered_at.is_(None),
-                                             tables.Request.due_on <= week_end).order_by(tables.Request.due_on)))
+                select(tables.Request).where(tables.Request.status.in_(OPEN), tables.Request.due_on <= week_end)
+                .order_by(tables.Request.due_on)))
             answered = list(await session.scalars(
                 select(tables.Request).where(tables.Request.answered_at >= since)))
-            done = await sent_keys(session, [f"digest:{m.identity_id}:{today}" for m in members])
         sent = 0
-        for member in members:
-            key = f"digest:{member.identity_id}:{today}"
-            if key in done:
-                continue
+        for member in coordinators:
             mine = [r for r in open_rows if covers(member, self.directory, r.collectivity_code)]
-            overdue = [r for r in mine if r.due_on < today]
-            due_soon = [r for r in mine if r.due_on >= today]
-            done_week = [r for r in answered if covers(member, self.directory, r.collectivity_code)]
+            overdue = [r.reference for r in mine if r.due_on < today]
+            due_soon = [r.reference for r in mine if r.due_on >= today]
+            done_week = sum(1 for r in answered if covers(member, self.directory, r.collectivity_code))
             if not (overdue or due_soon or done_week):
                 continue  # nothing to say: no message
-            t = staff_translator(member, self.settings.default_locale)
-            lines = [t(N_("Bab daily summary, {date}:"), date=t.date(today)),
-                     t(N_("Overdue: {count}"), count=len(overdue)) + _refs(overdue),
-                     t(N_("Due in the next 7 days: {count}"), count=len(due_soon)) + _refs(due_soon),
-                     t(N_("Answered in the last 7 days: {count}"), count=len(done_week))]
+            message = notices.staff_digest(self._staff_t(member), today, overdue, due_soon, done_week)
             async with self.sessions() as session, session.begin():
-                sent += await send_alert(session, key, "digest", None, member.identity_id, member.channel,
-                                         Outbound(text="\n".join(lines), locale=t.locale), now)
+                sent += await send_alert(session, f"digest:{member.identity_id}:{today}", "digest", None,
+                                         member.identity_id, member.channel, message, now)
         return sent
+
+    def _handlers(self, members: list[StaffMember], request: tables.Request) -> list[StaffMember]:
+        return request_handlers(members, self.directory, request.collectivity_code, request.assigned_staff_id)
 
     @staticmethod
     def _key(kind: str, request: tables.Request, member: StaffMember, suffix: str) -> str:
@@ -379,11 +330,12 @@ class Jobs:
         """Every sweep once, in order (overdue before escalation); returns notices queued per sweep."""
         if self.before is not None:
             await self.before(now)
+        members = await self._members(None)
         counts = {
-            "reminders": await self.remind(now),
-            "overdue": await self.mark_overdue(now),
-            "escalations": await self.escalate(now),
-            "digests": await self.digest(now),
+            "reminders": await self.remind(now, members),
+            "overdue": await self.mark_overdue(now, members),
+            "escalations": await self.escalate(now, members),
+            "digests": await self.digest(now, members),
         }
         if any(counts.values()):
             log.info("sweep at %s queued %s", now.isoformat(), counts)
@@ -391,27 +343,14 @@ class Jobs:
         return counts
 
 
-def _refs(rows: Sequence[tables.Request]) -> str:
-    """' — BAB-…, BAB-…' for the first references of a digest line (nothing when empty)."""
-    if not rows:
-        return ""
-    shown = ", ".join(r.reference for r in rows[:_DIGEST_LIST])
-    return f" — {shown}" + (" …" if len(rows) > _DIGEST_LIST else "")
+def jobs_for(bab: Bab, notify: Callable[[], None] | None = None) -> Jobs:
+    """The sweeps of a running Bab, sharing its calendar admin (reloaded before each full sweep) and lifecycle."""
+    admin = bab.conversations.calendar_admin
+    return Jobs(bab.sessions, bab.directory, bab.calendar, JobSettings.from_settings(bab.settings),
+                notify=notify or bab.dispatcher.wake, before=admin.reload if admin is not None else None,
+                lifecycle=bab.conversations.lifecycle)
 
 
-def jobs_for(bab: BabLike, notify: Callable[[], None] | None = None) -> Jobs:
-    """The sweeps of a running Bab, reloading its calendar overrides before each full sweep."""
-    from bot.services.calendar_admin import (
-        CalendarAdmin,  # here: calendar_admin imports this module's helpers
-    )
-
-    dispatcher = getattr(bab, "dispatcher", None)
-    wake = notify or (dispatcher.wake if dispatcher is not None else (lambda: None))
-    settings = JobSettings.from_settings(bab.settings)
-    admin = CalendarAdmin(bab.sessions, bab.directory, bab.calendar, settings, notify=wake)
-    return Jobs(bab.sessions, bab.directory, bab.calendar, settings, notify=wake, before=admin.reload)
-
-
-async def run_all(bab: BabLike, now: datetime) -> dict[str, int]:
+async def run_all(bab: Bab, now: datetime) -> dict[str, int]:
     """Run every sweep once at `now` for `bab` (what the scheduler does on each tick, and tests call directly)."""
     return await jobs_for(bab).run_all(now)

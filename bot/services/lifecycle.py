@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.calendar import WorkingCalendar
-from bot.domain.deadlines import CASABLANCA, RULES, Rule
+from bot.domain.deadlines import RULES, Rule
 from bot.domain.directory import Directory
 from bot.domain.lifecycle import Action, next_status
 from bot.domain.staff import StaffMember
@@ -47,8 +47,8 @@ class Lifecycle:
         log.info("request %s reference=%s %s -> %s by %s", action.value, request.reference, before,
                  request.status, actor)
 
-    async def log(self, session: AsyncSession, request: tables.Request, kind: str, actor: str, now: datetime,
-                  data: dict[str, Any] | None = None) -> None:
+    async def record(self, session: AsyncSession, request: tables.Request, kind: str, actor: str, now: datetime,
+                     data: dict[str, Any] | None = None) -> None:
         """Log an event that does not change the status (a note, an assignment)."""
         request.updated_at = now
         await repos.append_event(session, request.id, kind, actor, now, data)
@@ -57,9 +57,6 @@ class Lifecycle:
         """The collectivity's name in the reader's language."""
         found = self.directory.get(code)
         return local_name(found, t) if found else code
-
-    def today(self, now: datetime) -> Any:
-        return now.astimezone(CASABLANCA).date()
 
     async def tell_citizen(self, session: AsyncSession, request: tables.Request, now: datetime,
                            build: Callable[[Translator], Outbound]) -> None:

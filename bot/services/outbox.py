@@ -43,9 +43,9 @@ class Sender(Protocol):
         ...
 
 
-def backoff(attempts: int) -> timedelta:
-    """2, 4, 8 … seconds, capped at 15 minutes."""
-    return timedelta(seconds=min(2 ** attempts, 900))
+def backoff(attempts: int, cap: float = 900) -> timedelta:
+    """2, 4, 8 … seconds (1 for no attempt yet), capped at `cap` seconds (15 minutes by default)."""
+    return timedelta(seconds=min(2 ** max(attempts, 0), cap))
 
 
 class Dispatcher:
@@ -72,12 +72,6 @@ class Dispatcher:
         earlier = aliased(tables.OutboxMessage)
         outbox = tables.OutboxMessage
         async with self.sessions() as session, session.begin():
-            # Someone who blocked the bot gets nothing more until they write again (repos.identity_for).
-            await session.execute(
-                update(outbox).where(outbox.status == "pending", outbox.identity_id.in_(
-                    select(tables.Identity.id).where(tables.Identity.unreachable.is_(True))))
-                .values(status="failed", last_error="unreachable")
-            )
             query = (
                 select(outbox.id, outbox.channel, tables.Identity.external_id, outbox.payload, outbox.attempts)
                 .join(tables.Identity, tables.Identity.id == outbox.identity_id)
@@ -85,6 +79,8 @@ class Dispatcher:
                     outbox.status == "pending",
                     outbox.next_attempt_at <= now,
                     outbox.channel.in_(self.senders.keys()),
+                    # Someone who blocked the bot is not tried again until they write again (repos.identity_for).
+                    tables.Identity.unreachable.is_(False),
                     ~exists().where(and_(earlier.identity_id == outbox.identity_id, earlier.id < outbox.id,
                                          earlier.status == "pending")),
                     *(or_(outbox.channel != channel, tables.Identity.external_id == external_id)
@@ -131,9 +127,15 @@ class Dispatcher:
             self.on_delivered(channel, external_id)
 
     async def mark_unreachable(self, channel: str, external_id: str) -> None:
+        """Flag the identity, and fail what was already queued for it: it told us it does not want it."""
         async with self.sessions() as session, session.begin():
-            await session.execute(update(tables.Identity).where(
-                tables.Identity.channel == channel, tables.Identity.external_id == external_id).values(unreachable=True))
+            identity_ids = select(tables.Identity.id).where(
+                tables.Identity.channel == channel, tables.Identity.external_id == external_id)
+            await session.execute(update(tables.Identity).where(tables.Identity.id.in_(identity_ids))
+                                  .values(unreachable=True))
+            await session.execute(update(tables.OutboxMessage).where(
+                tables.OutboxMessage.status == "pending", tables.OutboxMessage.identity_id.in_(identity_ids))
+                .values(status="failed", last_error="unreachable"))
 
     async def dispatch_once(self) -> int:
         """Deliver everything due now, round after round; returns how many messages were attempted."""

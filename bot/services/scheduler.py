@@ -1,8 +1,9 @@
 """The deadline jobs inside `bab run`: APScheduler 3 (AsyncIOScheduler, in-memory job store) ticking the sweeps.
 
 Schedules live in code, not in a job store: the database holds only facts (requests, the alert ledger), so a
-restart loses nothing. Both jobs also run once as soon as the scheduler starts, which is how sweeps missed during
-downtime catch up; the ledger makes that catch-up send each missed notice exactly once.
+restart loses nothing. The sweep also runs once as soon as the scheduler starts, which is how sweeps missed during
+downtime catch up; the ledger makes that catch-up send each missed notice exactly once. The coordinators' digest
+is one of the sweeps: it goes out on the first sweep after `digest_hour`, once a day.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import logging
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
-from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
 from bot.domain.deadlines import CASABLANCA
@@ -25,15 +25,16 @@ SWEEP_MINUTES = 10.0
 
 
 class Scheduler:
-    """Runs `jobs.run_all` every few minutes and the digest at `digest_hour`, Moroccan time."""
+    """Runs `jobs.run_all` every few minutes (Moroccan time for the hours the sweeps look at)."""
 
     def __init__(self, jobs: Jobs, clock: Clock, sweep_minutes: float = SWEEP_MINUTES) -> None:
         self.jobs = jobs
         self.clock = clock
         self.sweep_minutes = sweep_minutes
         self._scheduler: AsyncIOScheduler | None = None
-        self.sweeps = 0  # completed sweeps, for health checks and tests
-        # One job at a time: the digest and a sweep would only contend for the same rows (and SQLite's lock).
+        self.sweeps = 0  # sweeps that completed, for health checks and tests
+        self.failures = 0  # sweeps that raised (logged); a health check should watch this one too
+        # One sweep at a time, and `stop` waits for the one in progress.
         self._busy = asyncio.Lock()
 
     async def sweep(self) -> None:
@@ -42,36 +43,25 @@ class Scheduler:
             try:
                 await self.jobs.run_all(self.clock.now())
             except Exception:  # a bad row or a lost connection must not stop later sweeps
+                self.failures += 1
                 log.exception("deadline sweep failed")
-            finally:
+            else:
                 self.sweeps += 1
 
-    async def digest(self) -> None:
-        """The coordinators' digest at the clock's now (it sends only once a day per coordinator)."""
-        async with self._busy:
-            try:
-                if await self.jobs.digest(self.clock.now()):
-                    self.jobs.notify()
-            except Exception:
-                log.exception("digest failed")
-
     def start(self) -> None:
-        """Start on the running event loop; both jobs fire at once (catch-up), then on their triggers."""
+        """Start on the running event loop; the sweep fires at once (catch-up), then every `sweep_minutes`."""
         if self._scheduler is not None:
             return
         # APScheduler logs every run at INFO; our own sweep logs what it queued, which is what matters.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         scheduler = AsyncIOScheduler(timezone=CASABLANCA)
-        first = datetime.now(UTC)
         # coalesce + one instance: a slow sweep is never run twice at once, and missed runs collapse into one.
-        common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None, "next_run_time": first}
         scheduler.add_job(self.sweep, IntervalTrigger(minutes=self.sweep_minutes, timezone=CASABLANCA),
-                          id="deadline-sweep", **common)
-        scheduler.add_job(self.digest, CronTrigger(hour=self.jobs.settings.digest_hour, minute=0,
-                                                   timezone=CASABLANCA), id="daily-digest", **common)
+                          id="deadline-sweep", coalesce=True, max_instances=1, misfire_grace_time=None,
+                          next_run_time=datetime.now(UTC))
         scheduler.start()
         self._scheduler = scheduler
-        log.info("scheduler started: sweep every %s min, digest at %02d:00 Africa/Casablanca", self.sweep_minutes,
+        log.info("scheduler started: sweep every %s min, digest from %02d:00 Africa/Casablanca", self.sweep_minutes,
                  self.jobs.settings.digest_hour)
 
     async def stop(self) -> None:

@@ -44,11 +44,6 @@ async def inbox_page(session: AsyncSession, where: ColumnElement[bool], offset: 
     return list(rows), total
 
 
-async def request_for_update(session: AsyncSession, reference: str) -> tables.Request | None:
-    """The request with this reference, locked for the transaction."""
-    return await session.scalar(select(R).where(R.reference == reference).with_for_update())
-
-
 async def history(session: AsyncSession, request_id: int, limit: int = 12) -> list[tables.RequestEvent]:
     """The request's latest events, oldest first."""
     rows = await session.scalars(

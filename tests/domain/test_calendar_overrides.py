@@ -21,11 +21,11 @@ from bot.domain.deadlines import (
     Unit,
     due_date,
     extend,
-    reason_parts,
     request_due,
     rules_with,
     window_end,
 )
+from bot.domain.remedies import can_go_to_cdai, cdai_deadline, head_complaint_deadline
 
 BASE = morocco_holidays(range(2025, 2029))
 
@@ -80,10 +80,20 @@ def test_override_validation() -> None:
         Override(date(2026, 1, 1), "holiday", " ", "added")
 
 
-def test_reason_parts() -> None:
-    assert reason_parts("weekend") == ((), False)
-    assert reason_parts("Eid al-Adha (estimated)") == (("Eid al-Adha",), True)
-    assert reason_parts("Oued Ed-Dahab Day; Prophet's Birthday") == (("Oued Ed-Dahab Day", "Prophet's Birthday"), False)
+def test_skipped_days_carry_their_holidays() -> None:
+    # Thu 13 Aug 2026 (working), two holidays on Fri 14 (one certain, one estimated), the weekend, then Mon 17.
+    friday = date(2026, 8, 14)
+    cal = WorkingCalendar([Holiday(friday, "Oued Ed-Dahab Day", False), Holiday(friday, "Prophet's Birthday", True),
+                           Holiday(date(2026, 8, 19), "Eid al-Adha", True)])
+    due = due_date(RULES["access"], local(2026, 8, 13), cal)
+    by_day = {s.day: s for s in due.skipped}
+    both = by_day[friday]
+    assert both.reason == "Oued Ed-Dahab Day; Prophet's Birthday"
+    assert (both.holidays, both.estimated) == (("Oued Ed-Dahab Day", "Prophet's Birthday"), False)  # certain wins
+    weekend = by_day[date(2026, 8, 15)]
+    assert (weekend.reason, weekend.holidays, weekend.estimated) == ("weekend", (), False)
+    eid = by_day[date(2026, 8, 19)]
+    assert (eid.reason, eid.holidays, eid.estimated) == ("Eid al-Adha (estimated)", ("Eid al-Adha",), True)
 
 
 # --- stored requests: extensions, urgent units, the complaint stages ---------------------------------------------
@@ -95,8 +105,6 @@ def test_request_due_with_extension() -> None:
     # Access received Fri 13 Nov 2026: due Mon 14 Dec; extended: Wed 13 Jan 2027 (test_deadlines.py).
     assert request_due("access", local(2026, 11, 13), CAL).due == date(2026, 12, 14)
     assert request_due("access", local(2026, 11, 13), CAL, extended=True).due == date(2027, 1, 13)
-    # A request stored under the extension rule itself counts the same way.
-    assert request_due("access_extension", local(2026, 11, 13), CAL).due == date(2027, 1, 13)
     # Rules without an extension ignore the flag.
     assert request_due("feedback_answer", local(2026, 11, 13), CAL, extended=True).due == \
         due_date(RULES["feedback_answer"], local(2026, 11, 13), CAL).due
@@ -126,6 +134,13 @@ def test_complaint_stages() -> None:
     assert (head.start, head.due) == (date(2026, 11, 23), date(2026, 12, 8))
     # No answer: 30 days to go to the CDAI from Tue 8 Dec = Thu 7 Jan 2027.
     assert window_end(head.due, RULES["cdai_filing"], CAL) == date(2027, 1, 7)
+    # The remedies read the same rules: the last days they open are the ones the notices promise.
+    assert head_complaint_deadline("access", "submitted", None, access.due, date(2026, 11, 16), CAL) == \
+        date(2026, 12, 14)
+    assert cdai_deadline("head_complaint", "submitted", None, head.due, date(2026, 12, 9)) == date(2027, 1, 7)
+    assert can_go_to_cdai("head_complaint", "submitted", None, head.due, date(2027, 1, 7))
+    assert not can_go_to_cdai("head_complaint", "submitted", None, head.due, date(2027, 1, 8))
+    assert cdai_deadline("access", "submitted", None, head.due, date(2026, 12, 9)) is None
     # A CDAI complaint filed Mon 4 Jan 2027: answer in 30 days = Wed 3 Feb 2027.
     assert due_date(RULES["cdai_answer"], local(2027, 1, 4), CAL).due == date(2027, 2, 3)
     # Decree 2-17-265: acknowledgement 15 days, answer 60 days, from Mon 16 Nov 2026:

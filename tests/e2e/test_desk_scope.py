@@ -144,6 +144,7 @@ async def test_coordinators_take_requests_without_a_clerk_report_and_reassign(ba
     assert reference in overdue and "Tétouan" in overdue
     stats = texts(await coordinator.say("/stats"))
     assert "Tétouan" in stats and "1" in stats
+    assert "Tétouan : 1 reçues, 0 répondues, 0 refusées, 1 en retard" in stats, stats
 
     # A clerk joins: the coordinator assigns the request to them.
     clerk = await staff_user(bab, server, aiohttp_client, Role.CLERK, [TETOUAN], "Fatima")

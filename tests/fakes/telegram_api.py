@@ -16,8 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "link_preview_options", "entities",
-               "reply_parameters"}
+JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "link_preview_options"}
 TOKEN = "123456789:TEST-fake-token_for-bab"
 BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "Bab", "username": "bab_test_bot"}
 
@@ -58,6 +57,7 @@ class FakeTelegramAPI:
 
     token: str = TOKEN
     calls: list[Call] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)  # methods called with a wrong token (answered 401)
     failures: list[Failure] = field(default_factory=list)
     webhook_url: str = ""
     confirmed: int = 0  # every update below this id was confirmed by a getUpdates offset
@@ -174,6 +174,7 @@ class FakeTelegramAPI:
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
+            self.rejected.append(request.match_info["method"])  # what a wrong token tried, for the tests
             return self._error(401, "Unauthorized")
         method = request.match_info["method"]
         params = await self._params(request)
@@ -277,9 +278,6 @@ class FakeTelegramAPI:
         for command in params.get("commands") or []:
             if not 1 <= len(command["command"]) <= 32 or not 1 <= len(command["description"]) <= 256:
                 return self._error(400, "Bad Request: BOT_COMMAND_INVALID")
-        return True
-
-    def _m_editMessageReplyMarkup(self, params: dict[str, Any]) -> Any:
         return True
 
 

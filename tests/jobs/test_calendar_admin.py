@@ -65,6 +65,7 @@ async def test_moon_sighting_moves_eid_and_open_deadlines(bab: Bab, clock: Fixed
     assert "27 mai 2026" in to_citizen.payload["text"] and "29 mai 2026" in to_citizen.payload["text"]
     assert to_citizen.payload["locale"] == "fr"
     assert to_clerk.payload["locale"] == "ary" and request.reference in to_clerk.payload["text"]
+    assert to_clerk.payload["options"] == [{"id": f"go:open:{request.reference}", "label": request.reference}]
     assert stored == [date(2026, 5, 27), date(2026, 5, 28), date(2026, 5, 29)]
 
 
@@ -154,7 +155,9 @@ def test_cli_calendar(settings: Settings, monkeypatch: pytest.MonkeyPatch, capsy
     out = capsys.readouterr().out
     assert "14 décembre 2026" in out and "18 novembre 2026" in out
     assert main(["calendar", "due", "--from", "2026-05-25", "--rule", "access", "--lang", "ar"]) == 0
-    assert "2026" in capsys.readouterr().out
+    # Received Mon 25 May 2026 at noon: 20 working days over Eid al-Adha and the Islamic New Year = Thu 25 Jun.
+    arabic = capsys.readouterr().out.splitlines()
+    assert "25 يونيو 2026" in arabic[0]
     assert main(["calendar", "move", "2027-05-16", "--to", "2027-05-17", "--actor", "tester"]) == 0
     assert "2027-05-18" in capsys.readouterr().out
     assert main(["calendar", "add", "2027-07-01", "--name", "Referendum day"]) == 0

@@ -57,12 +57,13 @@ async def test_two_processes_send_each_alert_once(tmp_path: Path) -> None:
         for scheduler in schedulers:
             scheduler.start()
         for _ in range(300):
-            if all(s.sweeps for s in schedulers):
+            if all(s.sweeps or s.failures for s in schedulers):
                 break
             await asyncio.sleep(0.02)
         for scheduler in schedulers:
             await scheduler.stop()
         assert all(s.sweeps for s in schedulers)
+        assert [s.failures for s in schedulers] == [0, 0]
 
         async with one.sessions() as session:
             kinds = dict((await session.execute(

@@ -25,11 +25,11 @@ async def started_and_swept(bab: Bab, clock: FixedClock) -> Scheduler:
     scheduler.start()
     assert scheduler.running
     for _ in range(200):
-        if scheduler.sweeps:
+        if scheduler.sweeps or scheduler.failures:
             break
         await asyncio.sleep(0.02)
     await scheduler.stop()
-    assert scheduler.sweeps >= 1
+    assert scheduler.sweeps >= 1 and scheduler.failures == 0
     return scheduler
 
 
@@ -67,3 +67,18 @@ async def test_restart_after_a_week_of_downtime_sends_each_missed_alert_once(bab
     assert await alert_counts(bab) == first
     async with bab.sessions() as session:
         assert await f.count(session, tables.OutboxMessage) == outbox_after_first
+
+
+async def test_a_failing_sweep_is_counted_as_a_failure(bab: Bab, clock: FixedClock) -> None:
+    jobs = jobs_for(bab)
+
+    async def broken(_now: datetime) -> None:
+        raise RuntimeError("lost connection")
+
+    jobs.before = broken
+    scheduler = Scheduler(jobs, clock)
+    await scheduler.sweep()  # logged, not raised
+    assert (scheduler.sweeps, scheduler.failures) == (0, 1)
+    jobs.before = None
+    await scheduler.sweep()
+    assert (scheduler.sweeps, scheduler.failures) == (1, 1)

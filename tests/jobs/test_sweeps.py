@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import pytest
 from sqlalchemy import select
 
 from bot.app import Bab
 from bot.domain.deadlines import CASABLANCA
+from bot.domain.remedies import can_go_to_cdai, cdai_deadline
+from bot.flows.remedies import complain_option
+from bot.i18n import translator
 from bot.services import jobs
 from bot.services.clock import FixedClock
 from bot.storage import tables
@@ -101,14 +103,16 @@ async def test_overdue_access_request(bab: Bab, clock: FixedClock) -> None:
     (to_citizen,) = await messages(bab, who["amina"])
     payload = to_citizen.payload
     assert payload["locale"] == "ary"
-    assert payload["options"][0]["id"] == f"go:complain:{request.reference}"
+    # The same complaint button as everywhere else (its label translated), working from any state.
+    assert payload["options"] == [{"id": f"go:complain:{request.reference}",
+                                   "label": translator("ary")(complain_option(request.reference).label)}]
     assert payload["version"] == 0
     # 20 working days to complain, from Fri 13 Nov: 16–17, 19–20, 23–27, 30 Nov–4 Dec, 7–11, Mon 14 Dec.
     assert "14 دجنبر 2026" in payload["text"]
     assert request.reference in payload["text"]
     (to_clerk,) = await messages(bab, who["clerk"])
     assert to_clerk.payload["locale"] == "fr" and request.reference in to_clerk.payload["text"]
-    assert to_clerk.payload["options"] == []
+    assert to_clerk.payload["options"] == [{"id": f"go:open:{request.reference}", "label": request.reference}]
     # The coordinators' digests (it is past 08:00) count the overdue request.
     (digest,) = await messages(bab, who["province"])
     assert request.reference in digest.payload["text"] and digest.payload["locale"] == "ary"
@@ -128,13 +132,17 @@ async def test_overdue_feedback_just_says_it_is_late(bab: Bab, clock: FixedClock
 async def test_head_answer_overdue_points_to_the_cdai(bab: Bab, clock: FixedClock) -> None:
     who = await people(bab, clock.now())
     # Complaint to the head received Wed 28 Oct: +15 calendar days = Thu 12 Nov (working).
-    request = await file(bab, local(2026, 10, 28), kind="access", rule="head_answer", locale="fr")
+    request = await file(bab, local(2026, 10, 28), kind="head_complaint", rule="head_answer", locale="fr")
     assert request.due_on == date(2026, 11, 12)
     await jobs.run_all(bab, clock.now())
     (to_citizen,) = await messages(bab, who["amina"])
-    assert "CDAI" in to_citizen.payload["text"] and to_citizen.payload["options"] == []
-    # 30 calendar days to go to the CDAI from Thu 12 Nov: Sat 12 Dec, a day off, so Mon 14 Dec.
-    assert "14 décembre 2026" in to_citizen.payload["text"]
+    assert "CDAI" in to_citizen.payload["text"]
+    assert [option["id"] for option in to_citizen.payload["options"]] == [f"go:cdai:{request.reference}"]
+    # 30 calendar days to go to the CDAI from Thu 12 Nov: Sat 12 Dec, the last day the remedy is open.
+    assert "12 décembre 2026" in to_citizen.payload["text"]
+    assert cdai_deadline(request.kind, request.status, None, request.due_on, date(2026, 11, 16)) == date(2026, 12, 12)
+    assert can_go_to_cdai(request.kind, request.status, None, request.due_on, date(2026, 12, 12))
+    assert not can_go_to_cdai(request.kind, request.status, None, request.due_on, date(2026, 12, 13))
 
 
 async def test_no_clerk_means_the_coordinators_hear(bab: Bab, clock: FixedClock) -> None:
@@ -165,6 +173,15 @@ async def test_escalation_twenty_working_days_past_due(bab: Bab, clock: FixedClo
     async with bab.sessions() as session:
         kinds = list(await session.scalars(select(tables.Alert.kind).where(tables.Alert.identity_id == who["region"])))
     assert kinds.count("escalation") == 1 and escalations
+    # The escalation (digests have no button) opens the request in the inbox.
+    opens = [m for m in escalations if m.payload["options"]]
+    assert [m.payload["options"] for m in opens] == [[{"id": f"go:open:{request.reference}",
+                                                       "label": request.reference}]]
+    # The nearest responsible level (the province coordinators, who get the digests) is not escalated to.
+    async with bab.sessions() as session:
+        province = list(await session.scalars(select(tables.Alert.kind)
+                                               .where(tables.Alert.identity_id == who["province"])))
+    assert "escalation" not in province and "digest" in province
 
 
 async def test_digest_hour_and_nothing_to_say(bab: Bab, clock: FixedClock) -> None:
@@ -204,11 +221,10 @@ async def test_answered_and_closed_requests_are_left_alone(bab: Bab, clock: Fixe
     assert counts["digests"] == 2
 
 
-@pytest.mark.parametrize("kind", ["access"])
-async def test_extended_request_is_due_later(bab: Bab, clock: FixedClock, kind: str) -> None:
+async def test_extended_request_is_due_later(bab: Bab, clock: FixedClock) -> None:
     await people(bab, clock.now())
     # Received Thu 15 Oct, due Fri 13 Nov, extended: +20 working days = Mon 14 Dec (see above): not overdue.
-    request = await file(bab, local(2026, 10, 15), kind=kind, extended_at=local(2026, 11, 2))
+    request = await file(bab, local(2026, 10, 15), kind="access", extended_at=local(2026, 11, 2))
     assert request.due_on == date(2026, 12, 14)
     assert (await jobs.run_all(bab, clock.now()))["overdue"] == 0
 
@@ -227,3 +243,14 @@ async def test_digest_hour_is_moroccan_time_in_ramadan(bab: Bab, clock: FixedClo
     assert (await jobs.run_all(bab, clock.now()))["digests"] == 0
     clock.advance(minutes=30)  # 08:00 UTC = 08:00 in Casablanca during Ramadan
     assert (await jobs.run_all(bab, clock.now()))["digests"] == 2
+
+
+async def test_digest_waits_for_the_awake_hours(bab: Bab, clock: FixedClock) -> None:
+    # A digest hour set before the quiet hours end still sends nothing before 08:00 (Moroccan time).
+    await people(bab, clock.now())
+    await file(bab, local(2026, 10, 26))  # due Wed 25 Nov: within 7 days from Thu 19
+    early = jobs.Jobs(bab.sessions, bab.directory, bab.calendar, jobs.JobSettings(digest_hour=6))
+    clock.moment = local(2026, 11, 19, 7).astimezone(clock.moment.tzinfo)
+    assert await early.digest(clock.now()) == 0
+    clock.moment = local(2026, 11, 19, 8).astimezone(clock.moment.tzinfo)
+    assert await early.digest(clock.now()) == 2

@@ -72,6 +72,7 @@ async def test_clerk_links_by_deep_link_and_gets_the_staff_menu(citizen: Telegra
     inbox = await clerk.say("/inbox")
     assert inbox
     assert not any(option.startswith("open:") for option in callback_ids(inbox))
+    assert "f:overdue" in callback_ids(inbox)  # the desk's filters
 
 
 async def test_clerk_answers_with_a_telegram_document(citizen: TelegramCitizen) -> None:
@@ -142,5 +143,8 @@ async def test_scheduled_overdue_notice_reaches_the_citizen_once(citizen: Telegr
 
     # The button starts the complaint to the head.
     complain = next(item for item in data if item.endswith(f"go:complain:{reference}"))
-    await citizen.send(tg.callback(citizen.chat_id, complain, citizen.language_code))
+    started = await citizen.send(tg.callback(citizen.chat_id, complain, citizen.language_code))
     assert citizen.prompt.buttons  # a question of the complaint flow
+    async with citizen.bab.sessions() as session:
+        row = await session.scalar(select(tables.Conversation))
+    assert started and row is not None and (row.state["flow"], row.state["step"]) == ("complain", "reason")

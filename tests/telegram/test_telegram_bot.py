@@ -81,6 +81,7 @@ async def test_a_rejected_token_turns_the_channel_off_without_crashing(settings:
     task = channel.start(None)  # type: ignore[arg-type]  # never reaches the core
     await asyncio.wait_for(task, 5)
     assert task.exception() is None and not fake_api.calls
+    assert fake_api.rejected and "getUpdates" not in fake_api.rejected  # it tried, was refused, and stopped
     await channel.close()
 
 
