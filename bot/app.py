@@ -7,6 +7,7 @@ import logging
 import signal
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -27,6 +28,9 @@ from bot.services.scheduler import Scheduler
 from bot.storage.db import create_engine, create_sessionmaker
 from bot.storage.migrate import upgrade_to_head
 
+if TYPE_CHECKING:
+    from bot.handlers.whatsapp import WhatsAppChannel
+
 log = logging.getLogger(__name__)
 
 
@@ -45,11 +49,14 @@ class Bab:
     clock: Clock
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     telegram: telegram_handlers.TelegramChannel | None = None  # when TELEGRAM_BOT_TOKEN is set
+    whatsapp: WhatsAppChannel | None = None  # when WHATSAPP_TOKEN is set
 
     async def close(self) -> None:
         self.stop.set()
         if self.telegram is not None:
             await self.telegram.close()
+        if self.whatsapp is not None:
+            await self.whatsapp.close()
         await self.engine.dispose()
 
 
@@ -73,6 +80,12 @@ async def build(settings: Settings, clock: Clock | None = None, senders: dict[st
     telegram = telegram_handlers.TelegramChannel(settings) if settings.telegram_bot_token else None
     if telegram is not None:
         all_senders.setdefault(telegram_handlers.CHANNEL, telegram.sender)
+    whatsapp: WhatsAppChannel | None = None
+    if settings.whatsapp_token:
+        from bot.handlers import whatsapp as whatsapp_handlers  # only where the channel is on
+
+        whatsapp = whatsapp_handlers.WhatsAppChannel(settings, sessions, clock)
+        all_senders.setdefault(whatsapp_handlers.CHANNEL, whatsapp.sender)
     dispatcher = Dispatcher(sessions, all_senders, clock, max_attempts=settings.outbox_max_attempts,
                             on_delivered=web_channel.delivered)
 
@@ -88,7 +101,7 @@ async def build(settings: Settings, clock: Clock | None = None, senders: dict[st
                                                                notify=dispatcher.wake))
     return Bab(settings=settings, engine=engine, sessions=sessions, directory=directory, calendar=calendar,
                conversations=conversations, dispatcher=dispatcher, web_channel=web_channel, clock=clock,
-               telegram=telegram)
+               telegram=telegram, whatsapp=whatsapp)
 
 
 def web_app(bab: Bab, dispatch: bool = True) -> web.Application:
@@ -117,6 +130,20 @@ def web_app(bab: Bab, dispatch: bool = True) -> web.Application:
 
     if dispatch:
         app.cleanup_ctx.append(dispatcher_ctx)
+    if bab.whatsapp is not None:
+        whatsapp = bab.whatsapp
+        whatsapp.add_routes(app)
+
+        async def whatsapp_ctx(_app: web.Application):  # type: ignore[no-untyped-def]
+            # Stored webhook bodies are processed here, also those a crash left behind.
+            task = asyncio.create_task(whatsapp.run(bab.conversations, bab.stop))
+            yield
+            bab.stop.set()
+            whatsapp.wake()
+            await task
+
+        if dispatch:
+            app.cleanup_ctx.append(whatsapp_ctx)
     return app
 
 

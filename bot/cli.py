@@ -10,6 +10,7 @@ import sys
 
 from bot.cli_calendar import add_calendar_parser, run_calendar
 from bot.cli_staff import add_staff_parser, run_staff
+from bot.cli_whatsapp import add_whatsapp_parser, run_whatsapp
 from bot.config import Settings, load_settings
 
 
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     search.add_argument("query")
     add_calendar_parser(commands)
     add_staff_parser(commands)
+    add_whatsapp_parser(commands)
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -94,4 +96,6 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run_staff(settings, args))
     elif args.command == "calendar":
         return asyncio.run(run_calendar(settings, args))
+    elif args.command == "whatsapp":
+        return run_whatsapp(settings, args, sys.stdout)
     return 0

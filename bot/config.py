@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SUPPORTED_LOCALES = ("ary", "fr", "ar")
+# Bab's locale -> WhatsApp template language; WhatsApp has no code for Darija, so Darija speakers get Arabic.
+TEMPLATE_LANGUAGES: tuple[tuple[str, str], ...] = (("ary", "ar"), ("ar", "ar"), ("fr", "fr"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,18 @@ class Settings:
     escalation_days: int = 20  # working days past due before coordinators one level up are alerted
     digest_hour: int = 8  # hour (Africa/Casablanca) of the coordinators' daily digest
     scheduler: bool = True  # run the deadline jobs inside `bab run`
+    whatsapp_token: str | None = None  # a permanent system-user token: turns the WhatsApp channel on
+    whatsapp_phone_number_id: str = ""  # the business number Bab sends from (and the webhooks it accepts)
+    whatsapp_app_secret: str = ""  # signs every webhook POST (X-Hub-Signature-256)
+    whatsapp_verify_token: str = ""  # what Meta echoes in the GET verification handshake
+    whatsapp_api_base_url: str = "https://graph.facebook.com/v25.0"  # the Graph API, version included
+    # Approved utility templates: notice kind -> template name (see `bab whatsapp templates`); a kind without
+    # one waits for the person to write again when the 24-hour window is closed.
+    whatsapp_templates: tuple[tuple[str, str], ...] = ()
+    # Bab's locale -> the template language code it is approved in (there is no Darija code: Arabic is used).
+    whatsapp_template_languages: tuple[tuple[str, str], ...] = TEMPLATE_LANGUAGES
+    whatsapp_per_second: float = 80.0  # the number's throughput (80 by default, up to 1,000 once upgraded)
+    whatsapp_pair_burst: int = 20  # messages to one person before the 6-second pair rate applies
 
     @property
     def uploads_dir(self) -> Path:
@@ -52,6 +66,19 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def pairs(raw: str, name: str) -> tuple[tuple[str, str], ...]:
+    """'a=b,c=d' as (('a', 'b'), ('c', 'd')); a malformed item is an error naming the variable."""
+    found: list[tuple[str, str]] = []
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"{name} takes key=value items separated by commas, like a=b,c=d")
+        found.append((key.strip(), value.strip()))
+    return tuple(found)
+
+
 def load_settings(environ: dict[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
     """Build Settings from `environ` (default os.environ), falling back to `env_file` values."""
     env = dict(read_env_file(env_file)) if env_file is not None else {}
@@ -71,6 +98,13 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
     digest_hour = int(env.get("BAB_DIGEST_HOUR", "8"))
     if not 0 <= digest_hour <= 23:
         raise ValueError("BAB_DIGEST_HOUR must be an hour from 0 to 23")
+    whatsapp_rate = float(env.get("WHATSAPP_MESSAGES_PER_SECOND", "80"))
+    if not 1 <= whatsapp_rate <= 1000:
+        raise ValueError("WHATSAPP_MESSAGES_PER_SECOND must be from 1 to 1000 (80 unless Meta raised the number's)")
+    if env.get("WHATSAPP_TOKEN") and not (env.get("WHATSAPP_PHONE_NUMBER_ID") and env.get("WHATSAPP_APP_SECRET")
+                                          and env.get("WHATSAPP_VERIFY_TOKEN")):
+        raise ValueError("WHATSAPP_TOKEN needs WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_APP_SECRET and "
+                         "WHATSAPP_VERIFY_TOKEN too (see the README's WhatsApp section)")
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -90,4 +124,15 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         escalation_days=int(env.get("BAB_ESCALATION_DAYS", "20")),
         digest_hour=digest_hour,
         scheduler=env.get("BAB_SCHEDULER", "on").lower() not in {"0", "off", "false", "no"},
+        whatsapp_token=env.get("WHATSAPP_TOKEN") or None,
+        whatsapp_phone_number_id=env.get("WHATSAPP_PHONE_NUMBER_ID", "").strip(),
+        whatsapp_app_secret=env.get("WHATSAPP_APP_SECRET", ""),
+        whatsapp_verify_token=env.get("WHATSAPP_VERIFY_TOKEN", ""),
+        whatsapp_api_base_url=(env.get("WHATSAPP_API_BASE_URL") or "https://graph.facebook.com/v25.0").rstrip("/"),
+        whatsapp_templates=pairs(env.get("WHATSAPP_TEMPLATES", ""), "WHATSAPP_TEMPLATES"),
+        whatsapp_template_languages=(
+            pairs(env["WHATSAPP_TEMPLATE_LANGUAGES"], "WHATSAPP_TEMPLATE_LANGUAGES")
+            if env.get("WHATSAPP_TEMPLATE_LANGUAGES") else TEMPLATE_LANGUAGES),
+        whatsapp_per_second=whatsapp_rate,
+        whatsapp_pair_burst=int(env.get("WHATSAPP_PAIR_BURST", "20")),
     )

@@ -53,6 +53,7 @@ def reload_catalogues() -> None:
     _catalogue.cache_clear()
     translator.cache_clear()
     keywords.cache_clear()
+    _short_forms.cache_clear()
 
 
 class Translator:
@@ -64,11 +65,15 @@ class Translator:
         self._chain = [_catalogue(self.locale), *(_catalogue(fallback) for fallback in FALLBACKS[self.locale])]
 
     def _lookup(self, context: str | None, message: str) -> str:
+        return self.find(context, message) or message
+
+    def find(self, context: str | None, message: str) -> str | None:
+        """The translation of `message` in this locale or its fallbacks; None when no catalogue has one."""
         for messages in self._chain:
             found = messages.get((context, message))
             if found:
                 return found
-        return message
+        return None
 
     @property
     def direction(self) -> str:
@@ -106,6 +111,44 @@ def locale_for_hint(hint: str | None, default: str) -> str:
 def translator(locale: str) -> Translator:
     """The shared Translator for `locale` (unknown locales get French)."""
     return Translator(locale)
+
+
+SHORT_CONTEXT = "short"  # the msgctxt of a label's short form (bot/flows/short_labels.py)
+
+
+def short_label(locale: str, label: str, limit: int) -> str:
+    """A choice label already in `locale`'s words, made to fit in `limit` code points (WhatsApp: 20 for a button).
+
+    The label itself when it fits; else the short form of the same message (msgctxt "short") when it has one
+    that fits; else the label cut to `limit - 1` code points and "…" (the caller logs it: a short form is
+    missing). Place names and other literal labels have no short form and are cut.
+    """
+    if len(label) <= limit:
+        return label
+    short = _short_forms(locale).get(label)
+    if short is not None and len(short) <= limit:
+        return short
+    return label[: max(limit - 1, 0)] + "…"
+
+
+@lru_cache(maxsize=None)
+def _short_forms(locale: str) -> dict[str, str]:
+    """Each label with a short form, as `locale` shows it, → the short form in the same language.
+
+    The English msgids map to their English short forms too, for a label whose translation is missing.
+    """
+    from bot.flows.short_labels import SHORT_LABELS  # imported here: the flows themselves import this module
+
+    t = translator(locale)
+    msgids = {msgid for messages in t._chain for context, msgid in messages if context == SHORT_CONTEXT}
+    forms: dict[str, str] = {}
+    for msgid in sorted(msgids | set(SHORT_LABELS)):
+        short = t.find(SHORT_CONTEXT, msgid)
+        if short is not None:
+            forms.setdefault(t(msgid), short)
+    for msgid, english in SHORT_LABELS.items():
+        forms.setdefault(msgid, english or msgid)
+    return forms
 
 
 @lru_cache(maxsize=None)

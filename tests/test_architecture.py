@@ -35,6 +35,13 @@ def test_layers_import_only_downwards() -> None:
     assert not broken, broken
 
 
+def test_the_whatsapp_channel_reaches_the_database_only_through_services() -> None:
+    broken = [f"{path.relative_to(ROOT)} imports {name}"
+              for path in (ROOT / "bot/handlers").glob("whatsapp*.py") for name in imports(path)
+              if name.startswith("bot.storage")]
+    assert not broken, broken
+
+
 def test_tests_never_patch_our_modules() -> None:
     offenders = [str(path.relative_to(ROOT)) for path in (ROOT / "tests").rglob("*.py")
                  if "mock.patch" in path.read_text(encoding="utf-8") and path.name != "test_architecture.py"]

@@ -38,6 +38,12 @@ def go_menu(turn: Turn, args: list[str]) -> None:
     turn.go("menu:main", remember=False)
 
 
+@on_go("resume")
+def go_resume(turn: Turn, args: list[str]) -> None:
+    """A template's button when nothing waited any more (it was delivered already): where we are now."""
+    turn.prompt()
+
+
 @on_go("reply")
 def go_reply(turn: Turn, args: list[str]) -> None:
     view = _own(turn, args)

@@ -26,15 +26,18 @@ from bot.i18n import N_, Translator
 
 
 def _out(t: Translator, lines: list[str], options: tuple[Option, ...] = (),
-         files: tuple[FileRef, ...] = ()) -> Outbound:
+         files: tuple[FileRef, ...] = (), notice: str | None = None, **facts: str) -> Outbound:
+    """A notice; `notice` names its template kind (bot/flows/templates.py) and `facts` fill the template."""
     rows = tuple((option.id, option.label if option.literal else t(option.label)) for option in options)
     # 'go:' buttons work from any state; version 0 keeps adapters' callback data well formed.
-    return Outbound(text="\n".join(lines), locale=t.locale, options=rows, version=0 if rows else None, files=files)
+    return Outbound(text="\n".join(lines), locale=t.locale, options=rows, version=0 if rows else None, files=files,
+                    notice=notice, notice_params=tuple(facts.items()))
 
 
 def acknowledged(t: Translator, reference: str, place: str) -> Outbound:
     return _out(t, [t(N_("Good news: {place} has opened your request {reference}. You will hear from me when "
-                         "there is an answer."), place=place, reference=reference)])
+                         "there is an answer."), place=place, reference=reference)],
+                notice="request_news", reference=reference)
 
 
 def clarification(t: Translator, reference: str, place: str, question: str) -> Outbound:
@@ -44,7 +47,7 @@ def clarification(t: Translator, reference: str, place: str, question: str) -> O
         f"« {question} »",
         "",
         t(N_("Tap the button to answer.")),
-    ], (reply_option(reference),))
+    ], (reply_option(reference),), notice="clarification_asked", reference=reference, place=place)
 
 
 def extended(t: Translator, reference: str, place: str, reason: str, due_on: date) -> Outbound:
@@ -53,7 +56,7 @@ def extended(t: Translator, reference: str, place: str, reason: str, due_on: dat
              "for this reason: {reason}."), place=place, reference=reference,
           reason=label(EXTENSION_REASON_LABELS, reason, t)),
         t(N_("The answer is now due by {date}."), date=t.date(due_on)),
-    ])
+    ], notice="request_news", reference=reference)
 
 
 def answered(t: Translator, reference: str, place: str, text: str, partial: bool, files: tuple[FileRef, ...],
@@ -64,7 +67,7 @@ def answered(t: Translator, reference: str, place: str, text: str, partial: bool
     if files:
         lines += ["", t(N_("Documents attached: {count}"), count=len(files))]
     lines += ["", t(N_("Does this answer your request?"))]
-    return _out(t, lines, rating_options(reference), files)
+    return _out(t, lines, rating_options(reference), files, notice="request_answered", reference=reference, place=place)
 
 
 def refused(t: Translator, reference: str, place: str, ground: str, exception: str | None, reason: str,
@@ -85,7 +88,7 @@ def refused(t: Translator, reference: str, place: str, ground: str, exception: s
         lines.append(t(N_("The next step is the Commission for the right of access to information (CDAI): I can "
                           "prepare what to send it.")))
         options = (cdai_option(reference),)
-    return _out(t, lines, options)
+    return _out(t, lines, options, notice="request_answered", reference=reference, place=place)
 
 
 def transferred(t: Translator, reference: str, place: str, received_on: date, due_on: date) -> Outbound:
@@ -94,7 +97,7 @@ def transferred(t: Translator, reference: str, place: str, received_on: date, du
           reference=reference, place=place),
         t(N_("Your receipt date stays {received}, and the answer is still due by {due}."),
           received=t.date(received_on), due=t.date(due_on)),
-    ])
+    ], notice="request_news", reference=reference)
 
 
 def reply_sent(t: Translator, reference: str) -> Outbound:
@@ -119,22 +122,22 @@ def staff_new_request(t: Translator, reference: str, kind: str, place: str, due_
     head = (N_("Request {reference} has been transferred to {place}: {kind}, answer due by {due}.") if transferred_in
             else N_("New in the inbox: {kind} {reference} to {place}, answer due by {due}."))
     return _out(t, [t(head, reference=reference, place=place, kind=kind_label(kind, t), due=t.date(due_on))],
-                (open_button(reference),))
+                (open_button(reference),), notice="staff_news", reference=reference)
 
 
 def staff_citizen_replied(t: Translator, reference: str) -> Outbound:
     return _out(t, [t(N_("The citizen has answered your clarification on {reference}."), reference=reference)],
-                (open_button(reference),))
+                (open_button(reference),), notice="staff_news", reference=reference)
 
 
 def staff_withdrawn(t: Translator, reference: str) -> Outbound:
     return _out(t, [t(N_("The citizen has withdrawn request {reference}: no answer is needed."),
-                      reference=reference)])
+                      reference=reference)], notice="staff_news", reference=reference)
 
 
 def staff_assigned(t: Translator, reference: str, by: str) -> Outbound:
     return _out(t, [t(N_("{name} has assigned request {reference} to you."), name=by, reference=reference)],
-                (open_button(reference),))
+                (open_button(reference),), notice="staff_news", reference=reference)
 
 
 def overdue_access(t: Translator, reference: str, due_on: date, until: date) -> Outbound:
@@ -142,7 +145,8 @@ def overdue_access(t: Translator, reference: str, due_on: date, until: date) -> 
     return _out(t, [t(N_("Your request {reference} was due on {date} and has no answer yet. The law allows you to "
                          "complain to the head of the collectivity within 20 working days, by {until}. I can prepare "
                          "the complaint with you now."), reference=reference, date=t.date(due_on),
-                      until=t.date(until))], (complain_option(reference),))
+                      until=t.date(until))], (complain_option(reference),),
+                notice="deadline_passed", reference=reference, date=t.date(due_on))
 
 
 def overdue_head_complaint(t: Translator, reference: str, due_on: date, until: date) -> Outbound:
@@ -150,21 +154,23 @@ def overdue_head_complaint(t: Translator, reference: str, due_on: date, until: d
     return _out(t, [t(N_("The head of the collectivity has not answered your complaint {reference}, due on {date}. "
                          "You may now complain to the CDAI, the access-to-information commission (cdai.ma), within "
                          "30 days, by {until}."), reference=reference, date=t.date(due_on), until=t.date(until))],
-                (cdai_option(reference),))
+                (cdai_option(reference),), notice="deadline_passed", reference=reference, date=t.date(due_on))
 
 
 def overdue_feedback(t: Translator, reference: str, due_on: date) -> Outbound:
     """A complaint, observation or suggestion is late: the citizen is only told."""
     return _out(t, [t(N_("Your {reference} was due for an answer on {date} and the administration is late. We have "
                          "reminded the collectivity, and I will tell you here when it answers."),
-                      reference=reference, date=t.date(due_on))])
+                      reference=reference, date=t.date(due_on))],
+                notice="deadline_passed", reference=reference, date=t.date(due_on))
 
 
 def due_moved(t: Translator, reference: str, new: date, old: date) -> Outbound:
     """The holiday calendar was corrected and the request's due date moved."""
     return _out(t, [t(N_("The legal due date of your request {reference} has changed because the official holiday "
                          "calendar was corrected: it is now {new} (it was {old})."),
-                      reference=reference, new=t.date(new), old=t.date(old))])
+                      reference=reference, new=t.date(new), old=t.date(old))],
+                notice="request_news", reference=reference)
 
 
 def staff_reminder(t: Translator, reference: str, place: str, due_on: date, days_left: int) -> Outbound:
@@ -175,25 +181,27 @@ def staff_reminder(t: Translator, reference: str, place: str, due_on: date, days
     else:
         text = t(N_("Reminder: request {reference} to {place} is due on {date}. Working days left: {days}."),
                  reference=reference, place=place, date=t.date(due_on), days=days_left)
-    return _out(t, [text], (open_button(reference),))
+    return _out(t, [text], (open_button(reference),), notice="staff_reminder", reference=reference, date=t.date(due_on))
 
 
 def staff_overdue(t: Translator, reference: str, place: str, due_on: date) -> Outbound:
     return _out(t, [t(N_("Overdue: request {reference} to {place} was due on {date} and has no answer yet. Please "
                          "answer it or tell the citizen when they will have it."), reference=reference, place=place,
-                      date=t.date(due_on))], (open_button(reference),))
+                      date=t.date(due_on))], (open_button(reference),),
+                notice="staff_reminder", reference=reference, date=t.date(due_on))
 
 
 def staff_escalation(t: Translator, reference: str, place: str, days_late: int, due_on: date) -> Outbound:
     return _out(t, [t(N_("Escalation: request {reference} to {place} is {days} working days past its due date "
                          "({date}) with no answer. It needs your attention."), reference=reference, place=place,
-                      days=days_late, date=t.date(due_on))], (open_button(reference),))
+                      days=days_late, date=t.date(due_on))], (open_button(reference),),
+                notice="staff_reminder", reference=reference, date=t.date(due_on))
 
 
 def staff_due_moved(t: Translator, reference: str, new: date, old: date) -> Outbound:
     return _out(t, [t(N_("Due date changed for request {reference}: now {new}, was {old} (holiday calendar "
                          "corrected)."), reference=reference, new=t.date(new), old=t.date(old))],
-                (open_button(reference),))
+                (open_button(reference),), notice="staff_news", reference=reference)
 
 
 DIGEST_LIST = 10  # references listed per digest line; the count says the rest
@@ -212,7 +220,9 @@ def staff_digest(t: Translator, day: date, overdue: Sequence[str], due_soon: Seq
     return _out(t, [t(N_("Bab daily summary, {date}:"), date=t.date(day)),
                     t(N_("Overdue: {count}"), count=len(overdue)) + _refs(overdue),
                     t(N_("Due in the next 7 days: {count}"), count=len(due_soon)) + _refs(due_soon),
-                    t(N_("Answered in the last 7 days: {count}"), count=answered)])
+                    t(N_("Answered in the last 7 days: {count}"), count=answered)],
+                notice="staff_digest", date=t.date(day), overdue=str(len(overdue)), due_soon=str(len(due_soon)),
+                answered=str(answered))
 
 
 def staff_linked(t: Translator, role: str, name: str) -> Outbound:

@@ -66,6 +66,10 @@ class Outbound:
     options: tuple[tuple[str, str], ...] = ()
     version: int | None = None
     files: tuple[FileRef, ...] = ()
+    # A notice sent outside a conversation (an answer arrived, a deadline passed…): its kind and the facts a
+    # channel needs to announce it with an approved template when it may not send free text (WhatsApp).
+    notice: str | None = None
+    notice_params: tuple[tuple[str, str], ...] = ()
 
     def to_payload(self) -> dict[str, Any]:
         """The JSON stored in the outbox (`files` only when there are some)."""
@@ -77,6 +81,8 @@ class Outbound:
         }
         if self.files:
             payload["files"] = [file.to_json() for file in self.files]
+        if self.notice:
+            payload["notice"] = {"kind": self.notice, "params": dict(self.notice_params)}
         return payload
 
 

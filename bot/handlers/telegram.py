@@ -51,8 +51,10 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings
 from bot.flows.spec import Inbound, InboundKind
 from bot.i18n import N_, locale_for_hint, translator
+from bot.services import media
 from bot.services.conversations import Conversations, NewAttachment
 from bot.services.outbox import DeliveryError, Unreachable, backoff
+from bot.services.pacing import Pace
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,7 @@ MAX_CALLBACK_BYTES = 64  # Bot API limit for callback_data, in bytes
 MAX_WEBHOOK_BODY = 1024 * 1024
 SHORT_LABEL = 16  # labels at most this long go two to a row
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+DEFAULT_FILE_URL = "https://api.telegram.org/file/bot"  # PTB's default base_file_url
 
 # The command menu. Darija has no Telegram language code: users whose app is in Arabic ("ar") get the Darija
 # descriptions, Bab's own voice, which read as plain Arabic to any Arabic reader; everyone else gets French.
@@ -93,6 +96,14 @@ def webhook_secret(settings: Settings) -> str:
         return settings.telegram_webhook_secret
     token = settings.telegram_bot_token or ""
     return hmac.new(token.encode(), b"bab telegram webhook", hashlib.sha256).hexdigest()
+
+
+def base_file_url(base_url: str) -> str:
+    """The download URL of the Bot API server at `base_url`: '<server>/bot' gives '<server>/file/bot'."""
+    # PTB would download from api.telegram.org whatever base_url says; a self-hosted server (or the tests'
+    # fake) serves files under /file/bot<token>/ next to its methods.
+    head, sep, tail = base_url.rpartition("/bot")
+    return f"{head}/file/bot{tail}" if sep else DEFAULT_FILE_URL
 
 
 def utf16_len(text: str) -> int:
@@ -172,43 +183,12 @@ def keyboard(options: Sequence[dict[str, Any]], version: int | None) -> InlineKe
     return InlineKeyboardMarkup(rows)
 
 
-class RateLimiter:
-    """Telegram's flood limits: about 30 messages/s per bot and 1 per second per chat, after a short burst.
-
-    Each send reserves the earliest slot allowed by both budgets (a generic cell rate algorithm) and sleeps
-    until it; the reservation itself has no await, so concurrent sends never take the same slot. The budget
-    is per process: run one dispatcher per bot, or lower `per_second`.
-    """
-
-    def __init__(self, per_second: float = 30.0, chat_interval: float = 1.0, chat_burst: int = 3) -> None:
-        self.interval = 1.0 / per_second
-        self.burst = max(int(per_second), 1)
-        self.chat_interval = chat_interval
-        self.chat_burst = max(chat_burst, 1)
-        self._bot_tat = 0.0
-        self._chat_tat: dict[int, float] = {}
-
-    @staticmethod
-    def _reserve(tat: float, at: float, interval: float, burst: int) -> tuple[float, float]:
-        """(when the send may go, the new theoretical arrival time)."""
-        send_at = max(at, tat - (burst - 1) * interval)
-        return send_at, max(tat, send_at) + interval
-
-    def reserve(self, chat_id: int, now: float) -> float:
-        """Reserve a slot for one message to `chat_id`; returns when (loop time) it may be sent."""
-        if len(self._chat_tat) > 10_000:  # forget chats whose budget is whole again
-            self._chat_tat = {chat: tat for chat, tat in self._chat_tat.items() if tat > now}
-        send_at, self._chat_tat[chat_id] = self._reserve(self._chat_tat.get(chat_id, now), now, self.chat_interval,
-                                                         self.chat_burst)
-        send_at, self._bot_tat = self._reserve(self._bot_tat or now, send_at, self.interval, self.burst)
-        return send_at
-
-    async def wait(self, chat_id: int) -> None:
-        """Sleep until a message to `chat_id` may be sent."""
-        loop = asyncio.get_running_loop()
-        delay = self.reserve(chat_id, loop.time()) - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
+# Telegram's flood limits (Bot API FAQ): about 30 messages a second per bot, and about one a second per chat
+# after a short burst (Telegram gives no figure for the burst: 3). The dispatcher spaces the sends by this pace
+# (keeping a tenth of a second of each burst in hand for requests that arrive bunched: see bot/services/pacing).
+# The pace is per process: with several processes delivering for one bot give each its share (TelegramChannel's
+# `pace`). Groups allow 20 a minute, but Bab only sends a group its one notice, outside the outbox.
+TELEGRAM_PACE = Pace(per_second=30.0, burst=30, recipient_interval=1.0, recipient_burst=3)
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -218,15 +198,38 @@ def retry_seconds(error: RetryAfter) -> float:
 
 
 class TelegramSender:
-    """The outbox's sender for Telegram: texts with inline keyboards, then files, within the flood limits."""
+    """The outbox's sender for Telegram: texts with inline keyboards, then files, at the pace the dispatcher keeps."""
 
-    def __init__(self, bot: Bot, uploads_dir: Path, limiter: RateLimiter | None = None) -> None:
+    def __init__(self, bot: Bot, uploads_dir: Path, pace: Pace | None = None) -> None:
         self.bot = bot
         self.uploads_dir = uploads_dir
-        self.limiter = limiter or RateLimiter()
+        self.pace = pace or TELEGRAM_PACE  # read by the dispatcher, which spaces the sends: `send` never waits
+
+    def cost(self, payload: dict[str, Any]) -> int:
+        """API calls the payload takes: its text pieces (one, for buttons without text) and its files."""
+        text = str(payload.get("text") or "")
+        pieces = len(split_text(text)) if text.strip() else (1 if payload.get("options") else 0)
+        return max(pieces + len(payload.get("files") or []), 1)
+
+    def merge(self, payloads: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+        """Consecutive payloads for one chat as one message: when only the last has buttons or files (so nothing
+        changes order) and all the texts fit in one message; None otherwise."""
+        if not payloads:
+            return None
+        *head, last = payloads
+        if any(payload.get("options") or payload.get("files") for payload in head):
+            return None
+        text = "\n\n".join(str(payload.get("text") or "") for payload in payloads
+                            if str(payload.get("text") or "").strip())
+        if utf16_len(text) > MAX_TEXT:
+            return None
+        return {**last, "text": text}
 
     async def send(self, external_id: str, payload: dict[str, Any]) -> None:
-        """Deliver one outbox payload; raises DeliveryError (retry) or Unreachable (blocked, chat gone)."""
+        """Deliver one outbox payload; raises DeliveryError (retry) or Unreachable (blocked, chat gone).
+
+        Returns None: Telegram sends no delivery receipts, so its message ids are not worth keeping.
+        """
         try:
             chat_id = int(external_id)
         except ValueError:
@@ -253,32 +256,28 @@ class TelegramSender:
         if markup is not None and not pieces:
             pieces = ["…"]  # Telegram cannot show buttons without a text
         for index, piece in enumerate(pieces):
-            await self.limiter.wait(chat_id)
             await self.bot.send_message(chat_id, piece, reply_markup=markup if index == len(pieces) - 1 else None,
                                         link_preview_options=LinkPreviewOptions(is_disabled=True))
         for file in payload.get("files") or []:
             await self._send_file(chat_id, file)
 
     async def _send_file(self, chat_id: int, file: dict[str, Any]) -> None:
-        """Send a file by Telegram file id ('telegram:<id>') or from the uploads folder ('file:<name>')."""
+        """Upload a file of the uploads folder ('file:<name>'), or send a legacy Telegram file id ('telegram:<id>')."""
         ref = str(file.get("ref") or "")
         scheme, sep, value = ref.partition(":")
         content: str | bytes
         filename: str | None = None
-        if sep and scheme == "telegram":
+        if sep and scheme == "telegram":  # recorded before files were downloaded: still valid for this bot
             content = value
         elif sep and scheme != "file":
             # Another channel's file id means nothing to Telegram: a bug upstream, so fail loudly in last_error.
             raise DeliveryError(f"telegram: cannot send a {scheme} file")
         else:
-            name = value if sep else ref  # web-chat uploads are stored as bare names
-            root = self.uploads_dir.resolve()
-            path = (root / name).resolve()
-            if not path.is_relative_to(root) or not path.is_file():
+            path = media.path_of(self.uploads_dir, ref)
+            if path is None:
                 raise DeliveryError("telegram: file missing from the uploads folder")
             content = path.read_bytes()
             filename = str(file.get("name") or path.name)
-        await self.limiter.wait(chat_id)
         if file.get("kind") == "photo":
             await self.bot.send_photo(chat_id, content, filename=filename)
         else:
@@ -291,33 +290,34 @@ def _chat_gone(error: BadRequest) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class RemoteFile:
+    """A photo or document still on Telegram's servers: its file id, and its size when Telegram gave it."""
+
+    file_id: str
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Parsed:
-    """What a private-chat update means for the core."""
+    """What a private-chat update means for the core; a file must be fetched before the core sees it."""
 
     external_id: str
-    inbound: Inbound
-    attachment: NewAttachment | None = None
+    inbound: Inbound | RemoteFile
 
 
-def parse_message(message: Message, locale_hint: str | None) -> tuple[Inbound, NewAttachment | None]:
-    """A private message as the core's Inbound; files are recorded by Telegram file id, never downloaded."""
+def parse_message(message: Message, locale_hint: str | None) -> Inbound | RemoteFile:
+    """A private message as the core's Inbound, or the file it carries (the largest size of a photo)."""
     if message.text is not None:
         # "/start <payload>" deep links go through whole: the core reads the command and its argument.
-        return Inbound(kind=InboundKind.TEXT, text=message.text, locale_hint=locale_hint), None
+        return Inbound(kind=InboundKind.TEXT, text=message.text, locale_hint=locale_hint)
     if message.photo:
         largest = max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
-        return Inbound(kind=InboundKind.PHOTO), NewAttachment(kind="photo", ref=f"telegram:{largest.file_id}",
-                                                              mime="image/jpeg", size=largest.file_size)
+        return RemoteFile(largest.file_id, largest.file_size)
     if message.document is not None:
-        document = message.document
-        mime = document.mime_type
-        # An image sent "as a file" (uncompressed) is still a photo for the flows that ask for one.
-        kind = "photo" if mime and mime.startswith("image/") else "document"
-        return (Inbound(kind=InboundKind.PHOTO if kind == "photo" else InboundKind.DOCUMENT),
-                NewAttachment(kind=kind, ref=f"telegram:{document.file_id}", mime=mime, size=document.file_size))
+        return RemoteFile(message.document.file_id, message.document.file_size)
     if message.location is not None:  # also set for venues
-        return Inbound(kind=InboundKind.LOCATION, lat=message.location.latitude, lon=message.location.longitude), None
-    return Inbound(kind=InboundKind.OTHER), None
+        return Inbound(kind=InboundKind.LOCATION, lat=message.location.latitude, lon=message.location.longitude)
+    return Inbound(kind=InboundKind.OTHER)
 
 
 def parse_update(update: Update) -> Parsed | None:
@@ -329,15 +329,34 @@ def parse_update(update: Update) -> Parsed | None:
     if update.callback_query is not None:
         return Parsed(str(user.id), parse_callback(update.callback_query.data))
     if update.message is not None:
-        inbound, attachment = parse_message(update.message, hint)
-        return Parsed(str(user.id), inbound, attachment)
+        return Parsed(str(user.id), parse_message(update.message, hint))
     return None  # edits, chat member changes…: nothing for the conversation
+
+
+async def fetch_attachment(bot: Bot, uploads_dir: Path, remote: RemoteFile) -> media.StoredFile | None:
+    """Download a Telegram file into the uploads folder; None if too large, not a photo or PDF, or unreachable."""
+    if remote.size is not None and remote.size > media.MAX_FILE_BYTES:  # refused before spending the bandwidth
+        log.info("telegram file refused: %s bytes", remote.size)
+        return None
+    try:
+        file = await bot.get_file(remote.file_id)
+        if file.file_size is not None and file.file_size > media.MAX_FILE_BYTES:
+            log.info("telegram file refused: %s bytes", file.file_size)
+            return None
+        data = await file.download_as_bytearray()
+    except (TelegramError, RuntimeError) as error:  # RuntimeError: Telegram gave no file_path to download
+        log.warning("telegram file download failed: %s", type(error).__name__)
+        return None
+    stored = media.store(uploads_dir, bytes(data))
+    if stored is None:
+        log.info("telegram file refused: not a photo or a PDF")
+    return stored
 
 
 class TelegramChannel:
     """One bot: its PTB client, the outbox sender, update handling, polling or webhook, and the command menu."""
 
-    def __init__(self, settings: Settings, limiter: RateLimiter | None = None, poll_timeout: int = 25) -> None:
+    def __init__(self, settings: Settings, pace: Pace | None = None, poll_timeout: int = 25) -> None:
         if not settings.telegram_bot_token:
             raise ValueError("TelegramChannel needs TELEGRAM_BOT_TOKEN")
         self.settings = settings
@@ -345,10 +364,11 @@ class TelegramChannel:
         # The outbox sends to many chats at once; PTB's default pool would queue them. getUpdates gets its own.
         self._requests = (HTTPXRequest(connection_pool_size=32, pool_timeout=10.0),
                           HTTPXRequest(connection_pool_size=1))
-        self.bot = Bot(token, base_url=settings.telegram_api_base_url, request=self._requests[0],
+        self.bot = Bot(token, base_url=settings.telegram_api_base_url,
+                       base_file_url=base_file_url(settings.telegram_api_base_url), request=self._requests[0],
                        get_updates_request=self._requests[1])
         self.bot_id = token.split(":", 1)[0]
-        self.sender = TelegramSender(self.bot, settings.uploads_dir, limiter)
+        self.sender = TelegramSender(self.bot, settings.uploads_dir, pace)
         self.secret = webhook_secret(settings)
         self.mode: Literal["polling", "webhook"] = "webhook" if settings.public_url else "polling"
         self.poll_timeout = poll_timeout
@@ -372,14 +392,26 @@ class TelegramChannel:
         if parsed is None:
             log.debug("telegram update=%s ignored", update.update_id)
             return
+        inbound, attachment = await self._fetch(parsed.inbound)
         # The bot id keeps update ids of another bot (a new token) from passing for redeliveries.
-        handled = await conversations.handle(CHANNEL, parsed.external_id, parsed.inbound,
-                                             message_id=f"{self.bot_id}:{update.update_id}",
-                                             attachment=parsed.attachment)
+        handled = await conversations.handle(CHANNEL, parsed.external_id, inbound,
+                                             message_id=f"{self.bot_id}:{update.update_id}", attachment=attachment)
         log.info("telegram update=%s identity=%s kind=%s duplicate=%s", update.update_id, handled.identity_id,
-                 parsed.inbound.kind.value, handled.duplicate)
+                 inbound.kind.value, handled.duplicate)
         if update.callback_query is not None:
             await self._answer(update.callback_query)
+
+    async def _fetch(self, content: Inbound | RemoteFile) -> tuple[Inbound, NewAttachment | None]:
+        """The Inbound for the core: a file is stored like a web upload, or becomes OTHER (the core's polite no)."""
+        if isinstance(content, Inbound):
+            return content, None
+        stored = await fetch_attachment(self.bot, self.settings.uploads_dir, content)
+        if stored is None:
+            return Inbound(kind=InboundKind.OTHER), None
+        # The kind comes from the bytes: an image sent "as a file" (uncompressed) is still a photo.
+        kind = InboundKind.PHOTO if stored.kind == "photo" else InboundKind.DOCUMENT
+        return Inbound(kind=kind), NewAttachment(kind=stored.kind, ref=stored.ref, mime=stored.mime,
+                                                 size=stored.size)
 
     async def _answer(self, query: CallbackQuery) -> None:
         """Stop the button's spinner; the answer itself comes as a message through the outbox."""
@@ -426,7 +458,7 @@ class TelegramChannel:
         t = translator(locale_for_hint(user.language_code if user else None, self.settings.default_locale))
         username = self._username()
         text = t(GROUP_NOTICE) + (f"\nhttps://t.me/{username}" if username else "")
-        try:  # through the sender (limits, splitting, error mapping), but not the outbox: not worth a retry
+        try:  # through the sender (splitting, error mapping), not the outbox nor its pacing: not worth a retry
             await self.sender.send(str(chat.id), {"text": text})
             log.info("telegram group notice update=%s", update.update_id)
         except (DeliveryError, Unreachable) as error:

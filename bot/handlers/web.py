@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.domain.validation import MAX_MESSAGE_CHARS
 from bot.flows.spec import Inbound, InboundKind
 from bot.i18n import N_, translator
+from bot.services import media
 from bot.services.conversations import Conversations, NewAttachment
 from bot.storage import repos
 
@@ -30,8 +31,6 @@ COOKIE = "bab_chat"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_BODY_BYTES = 64 * 1024
-IMAGE_SIGNATURES = {b"\xff\xd8\xff": ("image/jpeg", "jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", "png"),
-                    b"GIF87a": ("image/gif", "gif"), b"GIF89a": ("image/gif", "gif")}
 
 UI_STRINGS = {
     "title": N_("Bab: ask your collectivity"),
@@ -257,20 +256,12 @@ async def post_upload(request: web.Request) -> web.Response:
         data.extend(chunk)
         if len(data) > MAX_UPLOAD_BYTES:
             return await error_response(request, N_("This photo is too large: 5 MB at most."), 413)
-    kind = next((value for signature, value in IMAGE_SIGNATURES.items() if data.startswith(signature)), None)
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        kind = ("image/webp", "webp")
-    inbound_kind = InboundKind.PHOTO
-    if kind is None and data.startswith(b"%PDF-"):  # staff attach PDF documents to their answers
-        kind, inbound_kind = ("application/pdf", "pdf"), InboundKind.DOCUMENT
-    if kind is None:
+    stored = media.store(request.app[UPLOADS], bytes(data))  # photos, and the PDFs staff attach to answers
+    if stored is None:
         return await error_response(request, N_("Please send a photo (JPEG, PNG or GIF) or a PDF document."), 415)
-    uploads = request.app[UPLOADS]
-    uploads.mkdir(parents=True, exist_ok=True)
-    name = f"{secrets.token_hex(16)}.{kind[1]}"
-    (uploads / name).write_bytes(bytes(data))
+    inbound_kind = InboundKind.PHOTO if stored.kind == "photo" else InboundKind.DOCUMENT
     await request.app[CONVERSATIONS].handle(CHANNEL, visitor, Inbound(kind=inbound_kind), attachment=NewAttachment(
-        kind=inbound_kind.value, ref=f"file:{name}", mime=kind[0], size=len(data)))
+        kind=stored.kind, ref=stored.ref, mime=stored.mime, size=stored.size))
     return web.json_response({"ok": True}, status=202)
 
 
@@ -282,10 +273,8 @@ async def get_file(request: web.Request) -> web.StreamResponse:
     except ValueError:
         raise web.HTTPNotFound() from None
     found = await request.app[CONVERSATIONS].file_for(CHANNEL, visitor, file_id)
-    if found is None or not found.ref.startswith("file:"):
-        raise web.HTTPNotFound()
-    path = request.app[UPLOADS] / Path(found.ref[5:]).name
-    if not path.is_file():
+    path = media.path_of(request.app[UPLOADS], found.ref) if found is not None else None
+    if found is None or path is None:
         raise web.HTTPNotFound()
     return web.FileResponse(path, headers={"Content-Type": found.mime or "application/octet-stream",
                                            "X-Content-Type-Options": "nosniff",

@@ -43,6 +43,7 @@ from bot.flows.spec import (
     Submit,
     Withdraw,
 )
+from bot.flows.templates import RESUME
 from bot.i18n import N_, translator
 from bot.services import staff as staff_service
 from bot.services.calendar_admin import CalendarAdmin, CalendarError
@@ -104,6 +105,12 @@ class Conversations:
                                               message_id, now):
                 log.info("duplicate inbound channel=%s message=%s", channel, message_id)
                 return Handled(identity.id, duplicate=True)
+            # What waited for them to write again (WhatsApp's window) goes out before this turn's replies.
+            released = await repos.release_waiting(session, identity.id, now)
+            if released and inbound.kind is InboundKind.CHOICE and inbound.choice_id == RESUME:
+                log.info("resumed channel=%s identity=%s released=%s", channel, identity.id, released)
+                self.notify()
+                return Handled(identity.id)
             if attachment is not None:
                 attachment_id = await repos.add_attachment(session, identity.id, attachment.kind, attachment.ref,
                                                            attachment.mime, attachment.size, now)

@@ -50,14 +50,17 @@ async def find_identity(session: AsyncSession, channel: str, external_id: str) -
     )
 
 
+async def inbound_seen(session: AsyncSession, channel: str, external_id: str) -> bool:
+    """True when the channel already delivered a message with this id (checked before fetching its file)."""
+    return await session.scalar(select(tables.InboundMessage.id).where(
+        tables.InboundMessage.channel == channel, tables.InboundMessage.external_id == external_id)) is not None
+
+
 async def record_inbound(session: AsyncSession, identity_id: int, channel: str, kind: str, text: str | None,
                          external_id: str | None, now: datetime) -> bool:
     """Store an inbound message; False when the channel already delivered this external id (a redelivery)."""
-    if external_id is not None:
-        seen = await session.scalar(select(tables.InboundMessage.id).where(
-            tables.InboundMessage.channel == channel, tables.InboundMessage.external_id == external_id))
-        if seen is not None:
-            return False
+    if external_id is not None and await inbound_seen(session, channel, external_id):
+        return False
     session.add(tables.InboundMessage(identity_id=identity_id, channel=channel, external_id=external_id, kind=kind,
                                       text=text, created_at=now))
     await session.flush()
@@ -232,3 +235,15 @@ async def attachment_with_request(session: AsyncSession,
     if found is None:
         return None
     return found, (await session.get(tables.Request, found.request_id) if found.request_id else None)
+
+
+async def release_waiting(session: AsyncSession, identity_id: int, now: datetime) -> int:
+    """Messages that waited for the person to write again (a closed WhatsApp window) go now, marked with when
+    they started waiting so the channel can say so; returns how many."""
+    rows = list(await session.scalars(select(tables.OutboxMessage).where(
+        tables.OutboxMessage.identity_id == identity_id, tables.OutboxMessage.status == "waiting")))
+    for row in rows:
+        waited = (row.waited_at or now).isoformat()
+        row.payload = {**row.payload, "waited_at": waited}
+        row.status, row.next_attempt_at = "pending", now
+    return len(rows)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -221,6 +222,56 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(200))
+    # Set when the message had to wait for the person to write again (WhatsApp's 24-hour window): its status
+    # is then "waiting" until they do, and it goes out with a line saying it waited.
+    waited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The least advanced receipt the channel reported for the message's parts: sent, delivered, read, failed.
+    delivery_status: Mapped[str | None] = mapped_column(String(12))
+
+
+class ChannelMessage(Base):
+    """One message a channel accepted for an outbox row (a WhatsApp wamid), and its delivery receipts."""
+
+    __tablename__ = "channel_messages"
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_channel_messages_channel_external_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(12))  # accepted < sent < delivered < read; failed is final
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WebhookDelivery(Base):
+    """A verified webhook body, stored before it is acknowledged and processed after: a bug can be replayed."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_pending", "channel", "processed_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # the raw bytes the signature was checked over
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())  # a lease while a worker processes it
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class WhatsAppContact(Base):
+    """How to reach a WhatsApp identity: its business-scoped user id and/or phone number, and its window."""
+
+    __tablename__ = "whatsapp_contacts"
+
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), primary_key=True)
+    bsuid: Mapped[str | None] = mapped_column(String(160), unique=True)
+    wa_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    username: Mapped[str | None] = mapped_column(String(64))
+    # When the person last wrote (the message's own timestamp): the 24-hour customer service window.
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Staff(Base):

@@ -1,9 +1,9 @@
 """A fake Telegram Bot API server: a real aiohttp app on 127.0.0.1 that the real python-telegram-bot talks to.
 
 It implements the methods Bab calls (`POST /bot<token>/<method>`, form or multipart bodies, JSON-encoded nested
-fields), records every call, queues updates for getUpdates (long polling included), enforces the limits Bab
-must respect (4096-character texts, 64-byte callback data), and injects failures on demand: 429 with
-retry_after, 5xx, 403, 400.
+fields) and file downloads (`GET /file/bot<token>/<file_path>`, serving the bytes a test put in `files`), records
+every call, queues updates for getUpdates (long polling included), enforces the limits Bab must respect
+(4096-character texts, 64-byte callback data), and injects failures on demand: 429 with retry_after, 5xx, 403, 400.
 """
 
 from __future__ import annotations
@@ -16,8 +16,12 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.limits import FloodLimits
+
 JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "link_preview_options"}
 TOKEN = "123456789:TEST-fake-token_for-bab"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
+PDF = b"%PDF-1.4\n% Bab test answer\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "Bab", "username": "bab_test_bot"}
 
 
@@ -59,9 +63,12 @@ class FakeTelegramAPI:
     calls: list[Call] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)  # methods called with a wrong token (answered 401)
     failures: list[Failure] = field(default_factory=list)
+    limits: FloodLimits | None = None  # Telegram's flood limits, enforced with 429 when given
+    files: dict[str, bytes] = field(default_factory=dict)  # file id -> content, for getFile and downloads
     webhook_url: str = ""
     confirmed: int = 0  # every update below this id was confirmed by a getUpdates offset
     _updates: list[dict[str, Any]] = field(default_factory=list)
+    _paths: dict[str, str] = field(default_factory=dict)  # file_path getFile gave -> file id
     _next_update_id: int = 1000
     _next_message_id: int = 1
     _changed: asyncio.Condition | None = None
@@ -74,6 +81,7 @@ class FakeTelegramAPI:
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{file_path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -180,11 +188,15 @@ class FakeTelegramAPI:
         params = await self._params(request)
         call = Call(method, params)
         failure = self._failure_for(method, params)
+        flood = self.limits.check(method, params.get("chat_id")) if self.limits and not failure else None
         response: web.Response
         if failure is not None:
             call.status = failure.status
             response = self._error(failure.status, failure.description,
                                    {"retry_after": failure.retry_after} if failure.retry_after else None)
+        elif flood is not None:
+            call.status = 429
+            response = self._error(429, f"Too Many Requests: retry after {flood}", {"retry_after": flood})
         elif method == "getUpdates":
             response = await self._get_updates(params, call)
         else:
@@ -201,6 +213,26 @@ class FakeTelegramAPI:
                     response = web.json_response({"ok": True, "result": result})
         if method != "getUpdates":
             await self._record(call)
+        return response
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """A file by the path getFile gave; recorded as a "download" call, and failed with `fail("download", …)`."""
+        if request.match_info["token"] != self.token:
+            self.rejected.append("download")
+            return self._error(401, "Unauthorized")
+        file_path = request.match_info["file_path"]
+        call = Call("download", {"file_path": file_path})
+        failure = self._failure_for("download", call.params)
+        file_id = self._paths.get(file_path, "")
+        response: web.Response
+        if failure is not None:
+            response = self._error(failure.status, failure.description)
+        elif file_id not in self.files:
+            response = self._error(404, "Not Found")
+        else:
+            response = web.Response(body=self.files[file_id], content_type="application/octet-stream")
+        call.status = response.status
+        await self._record(call)
         return response
 
     async def _record(self, call: Call) -> None:
@@ -262,6 +294,16 @@ class FakeTelegramAPI:
     def _m_sendDocument(self, params: dict[str, Any]) -> Any:
         file_id = params["document"] if isinstance(params.get("document"), str) else f"doc-{self._next_message_id}"
         return self._message(params, document={"file_id": file_id, "file_unique_id": f"u-{file_id}"})
+
+    def _m_getFile(self, params: dict[str, Any]) -> Any:
+        file_id = str(params.get("file_id") or "")
+        if file_id not in self.files:
+            return self._error(400, "Bad Request: wrong file_id or the file is temporarily unavailable")
+        folder = "photos" if self.files[file_id].startswith(b"\xff\xd8\xff") else "documents"
+        file_path = f"{folder}/file_{len(self._paths)}"
+        self._paths[file_path] = file_id
+        return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(self.files[file_id]),
+                "file_path": file_path}
 
     def _m_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
         return True
@@ -326,9 +368,10 @@ def location(chat_id: int, lat: float, lon: float) -> dict[str, Any]:
     return message(chat_id, location={"latitude": lat, "longitude": lon})
 
 
-def document(chat_id: int, file_id: str = "DOC-FILE-ID", mime: str = "application/pdf") -> dict[str, Any]:
-    return message(chat_id, document={"file_id": file_id, "file_unique_id": "d", "file_name": "plan.pdf",
-                                      "mime_type": mime, "file_size": 4000})
+def document(chat_id: int, file_id: str = "DOC-FILE-ID", mime: str = "application/pdf", size: int = 4000,
+             name: str = "plan.pdf") -> dict[str, Any]:
+    return message(chat_id, document={"file_id": file_id, "file_unique_id": "d", "file_name": name,
+                                      "mime_type": mime, "file_size": size})
 
 
 def sticker(chat_id: int) -> dict[str, Any]:

@@ -15,10 +15,10 @@ from bot.domain.directory import Directory
 from bot.handlers.telegram import (
     SECRET_HEADER,
     WEBHOOK_PATH,
-    RateLimiter,
     TelegramChannel,
 )
 from bot.services.clock import FixedClock
+from bot.services.pacing import Pace
 from tests.fakes import telegram_api as tg
 from tests.fakes.telegram_api import Call, FakeTelegramAPI
 
@@ -44,9 +44,13 @@ def tg_settings(settings: Settings, fake_api: FakeTelegramAPI) -> Settings:
                                telegram_api_base_url=fake_api.base_url)
 
 
+# Tests send dozens of messages in a second: the dispatcher still paces them, at a pace no test waits for.
+FAST = Pace(per_second=10_000, burst=10_000, recipient_interval=0.0001, recipient_burst=100)
+
+
 def fast(channel: TelegramChannel) -> TelegramChannel:
-    """Tests send dozens of messages in a second: keep the limiter's logic, drop its real-world pace."""
-    channel.sender.limiter = RateLimiter(per_second=10_000, chat_interval=0.0001, chat_burst=100)
+    """Keep the pacing logic, drop its real-world pace."""
+    channel.sender.pace = FAST
     channel.poll_timeout = 1
     return channel
 

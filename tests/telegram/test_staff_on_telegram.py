@@ -91,6 +91,7 @@ async def test_clerk_answers_with_a_telegram_document(citizen: TelegramCitizen) 
     assert reference in citizen.texts(acknowledged)
     await clerk.tap("a:take")
     await clerk.tap("a:answer")
+    citizen.api.files["DOC-FILE-1"] = tg.PDF
     await clerk.send(tg.document(CLERK_CHAT, "DOC-FILE-1"))  # a PDF sent as a Telegram document
     await clerk.say("Voici le budget 2025 adopté par le conseil, en pièce jointe.")
     await clerk.tap("c:full")
@@ -98,14 +99,15 @@ async def test_clerk_answers_with_a_telegram_document(citizen: TelegramCitizen) 
     answer = await citizen.replies()
     assert "Voici le budget 2025" in citizen.texts(answer)
     documents = [call for call in answer if call.method == "sendDocument"]
-    assert len(documents) == 1 and documents[0].params["document"] == "DOC-FILE-1"
+    # Downloaded when the clerk sent it, uploaded again from Bab's own copy.
+    assert len(documents) == 1 and documents[0].params["document"]["content"] == tg.PDF
     assert documents[0].chat_id == citizen.chat_id
     row = await request_row(citizen.bab, reference)
     assert row.status == "answered" and row.answered_at is not None
     async with citizen.bab.sessions() as session:
         refs = (await session.scalars(select(tables.Attachment.ref)
                                       .where(tables.Attachment.request_id == row.id))).all()
-    assert "telegram:DOC-FILE-1" in refs
+    assert len(refs) == 1 and refs[0].startswith("file:")
 
 
 async def test_coordinator_sees_the_overdue_request(citizen: TelegramCitizen) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from sqlalchemy import select
 from bot.app import Bab
 from bot.handlers.telegram import (
     MAX_CALLBACK_BYTES,
-    RateLimiter,
     TelegramSender,
     callback_data,
     keyboard,
@@ -178,22 +176,6 @@ def test_callback_data_fits_64_bytes_and_carries_the_version() -> None:
     assert (choice.choice_id, choice.version) == ("open:BAB-12|34", 5)
     forged = parse_callback("garbage")
     assert forged.version is None and forged.choice_id == "garbage"
-
-
-async def test_rate_limiter_spaces_messages_to_one_chat_but_not_across_chats() -> None:
-    limiter = RateLimiter(per_second=1000, chat_interval=0.05, chat_burst=2)
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    times = [limiter.reserve(1, start) - start for _ in range(4)]
-    assert times == pytest.approx([0, 0, 0.05, 0.10], abs=0.005)  # a burst of two, then one per interval
-    assert limiter.reserve(2, start) - start == pytest.approx(0.0)  # another chat is not held back
-    slow = RateLimiter(per_second=20, chat_interval=0.0, chat_burst=100)
-    at = [slow.reserve(chat, 0.0) for chat in range(25)]
-    assert at[19] == pytest.approx(0.0) and at[20] == pytest.approx(0.05)  # 20/s bot-wide after its burst
-    began = loop.time()
-    for _ in range(3):
-        await limiter.wait(9)
-    assert loop.time() - began >= 0.045
 
 
 def test_settings_read_the_telegram_variables(tmp_path: Path) -> None:

@@ -150,6 +150,7 @@ async def test_photo_and_location_where_the_feedback_flow_asks(citizen: Telegram
     replies = await citizen.send(tg.sticker(citizen.chat_id))  # not usable here: the question comes again
     assert "photo" in citizen.texts([citizen.prompt]).lower()
     assert len(replies) == 2 and "photo" in citizen.texts(replies[-1:]).lower()  # an answer, then the question
+    citizen.api.files["BIG-PHOTO"] = tg.JPEG
     await citizen.send(tg.photo(citizen.chat_id, "BIG-PHOTO"))
     await citizen.tap("skip")
     receipt = await citizen.tap("send")
@@ -158,8 +159,10 @@ async def test_photo_and_location_where_the_feedback_flow_asks(citizen: Telegram
         request = await session.scalar(select(tables.Request))
         photo = await session.scalar(select(tables.Attachment))
         assert request is not None and photo is not None
-        assert (photo.kind, photo.ref, photo.mime, photo.request_id) == ("photo", "telegram:BIG-PHOTO", "image/jpeg",
-                                                                          request.id)
+        assert (photo.kind, photo.mime, photo.size, photo.request_id) == ("photo", "image/jpeg", len(tg.JPEG),
+                                                                           request.id)
+        assert photo.ref.startswith("file:")  # downloaded (the largest size) and kept like a web upload
+    assert [call.params["file_id"] for call in citizen.api.called("getFile")] == ["BIG-PHOTO"]
 
     # A second complaint with a shared location instead of a photo.
     await citizen.tap("feedback")
@@ -176,11 +179,12 @@ async def test_photo_and_location_where_the_feedback_flow_asks(citizen: Telegram
         assert second.lat == pytest.approx(34.02) and second.lon == pytest.approx(-6.83)
 
 
-async def test_a_document_is_recorded_by_file_id(citizen: TelegramCitizen) -> None:
+async def test_a_document_is_downloaded_and_stored(citizen: TelegramCitizen) -> None:
     await citizen.say("Bonjour")
+    citizen.api.files["PDF-ID"] = tg.PDF
     await citizen.send(tg.document(citizen.chat_id, "PDF-ID"))
     async with citizen.bab.sessions() as session:
         attachment = await session.scalar(select(tables.Attachment))
         assert attachment is not None
-        assert (attachment.kind, attachment.ref, attachment.mime) == ("document", "telegram:PDF-ID",
-                                                                      "application/pdf")
+        assert (attachment.kind, attachment.mime, attachment.size) == ("document", "application/pdf", len(tg.PDF))
+        assert attachment.ref.startswith("file:")

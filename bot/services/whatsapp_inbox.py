@@ -1,0 +1,122 @@
+"""What the WhatsApp channel keeps in the database, each in its own short transaction: the webhook bodies to
+process, who people are and when they last wrote, and the receipts of what was sent."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.flows.spec import Inbound, InboundKind
+from bot.services.clock import Clock
+from bot.services.outbox import backoff
+from bot.storage import repos, whatsapp_repo
+from bot.storage.whatsapp_repo import Address
+
+log = logging.getLogger(__name__)
+CHANNEL = whatsapp_repo.CHANNEL
+LEASE = timedelta(seconds=60)  # a worker's hold on the bodies it processes
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A stored webhook body claimed for processing."""
+
+    id: int
+    body: bytes
+    received_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """The person a message came from, as the conversation knows them."""
+
+    key: str  # the identity's external id
+    seen: bool  # this message id was handled already (a redelivery)
+    inbound: Inbound | None
+
+
+class WhatsAppInbox:
+    """The channel's records; every method commits its own transaction."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self.sessions = sessions
+        self.clock = clock
+
+    async def store(self, body: bytes) -> int:
+        """Keep a verified webhook body (before 200 is answered); returns its id."""
+        async with self.sessions() as session, session.begin():
+            return await whatsapp_repo.store_delivery(session, body, self.clock.now())
+
+    async def claim(self) -> list[Delivery]:
+        """Bodies whose turn has come, oldest first, leased to this worker."""
+        async with self.sessions() as session, session.begin():
+            rows = await whatsapp_repo.claim_deliveries(session, self.clock.now(), LEASE)
+            return [Delivery(row.id, row.body, row.received_at, row.attempts) for row in rows]
+
+    async def finish(self, deliveries: list[Delivery], failed: dict[int, str], not_yet: set[int]) -> None:
+        """Done, or tried again later: with backoff after a failure, in seconds when a receipt came early."""
+        now = self.clock.now()
+        async with self.sessions() as session, session.begin():
+            for delivery in deliveries:
+                if delivery.id in failed:
+                    await whatsapp_repo.finish_delivery(session, delivery.id, now, failed[delivery.id],
+                                                        retry_at=now + backoff(delivery.attempts, cap=3600))
+                elif delivery.id in not_yet:
+                    await whatsapp_repo.finish_delivery(session, delivery.id, now, "receipt before its message",
+                                                        retry_at=now + timedelta(seconds=5))
+                else:
+                    await whatsapp_repo.finish_delivery(session, delivery.id, now)
+
+    async def sender(self, bsuid: str | None, wa_id: str | None, username: str | None, wrote_at: datetime,
+                     message_id: str, inbound: Inbound | None) -> Sender:
+        """Link the person's identifiers, open their window, and read a bare number as the choice it names."""
+        async with self.sessions() as session, session.begin():
+            key = await whatsapp_repo.resolve_contact(session, bsuid, wa_id, username, wrote_at, self.clock.now())
+            seen = await repos.inbound_seen(session, CHANNEL, message_id)
+            if inbound is not None and inbound.kind is InboundKind.TEXT and inbound.text.strip().isdigit():
+                inbound = await self._numbered(session, key, inbound)
+        return Sender(key, seen, inbound)
+
+    @staticmethod
+    async def _numbered(session: AsyncSession, key: str, inbound: Inbound) -> Inbound:
+        """A number answering the latest message's choices presses that choice (the numbered menu)."""
+        identity = await repos.find_identity(session, CHANNEL, key)
+        prompt = await whatsapp_repo.last_prompt(session, identity.id) if identity else None
+        if prompt is None:
+            return inbound
+        options = prompt.payload.get("options") or []
+        number = int(inbound.text.strip())
+        if not 1 <= number <= len(options):
+            return inbound
+        version = prompt.payload.get("version")
+        return Inbound(kind=InboundKind.CHOICE, choice_id=str(options[number - 1].get("id")),
+                       version=version if isinstance(version, int) else None)
+
+    async def moved(self, old_bsuid: str | None, old_wa_id: str | None, new_bsuid: str | None,
+                    new_wa_id: str | None) -> bool:
+        """A new number or BSUID for a known person; False when the old ones are unknown."""
+        async with self.sessions() as session, session.begin():
+            return await whatsapp_repo.change_identifiers(session, old_bsuid, old_wa_id, new_bsuid, new_wa_id,
+                                                          self.clock.now())
+
+    async def address(self, key: str) -> Address | None:
+        """Where to write to the identity with this key, and when it last wrote."""
+        async with self.sessions() as session:
+            return await whatsapp_repo.address_of(session, key)
+
+    async def receipt(self, wamid: str, status: str, error_code: int | None) -> bool:
+        """Record a delivery status; a message refused for the window waits again. False if not known (yet)."""
+        now = self.clock.now()
+        async with self.sessions() as session, session.begin():
+            row = await whatsapp_repo.record_status(session, wamid, status, error_code, now)
+            if row is None:
+                return False
+            if status == "failed":
+                log.warning("whatsapp message failed outbox=%s code=%s", row.outbox_id, error_code)
+                if error_code == 131047:  # accepted, then refused for the window after all
+                    await whatsapp_repo.wait_again(session, row.outbox_id, now)
+        return True
