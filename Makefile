@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test chat migrate clean catalogues
+.PHONY: run test chat migrate clean catalogues bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ migrate: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
+
+# Every benchmarks/bench_*.py in turn, each printing its figures (about four minutes on 2 cores; bench_pacing
+# talks to fake APIs on 127.0.0.1 only). DATABASE_URL=postgresql+asyncpg://… measures on an empty PostgreSQL.
+bench: $(VENV)/.installed-run
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 # Refresh locales/messages.pot from the code (the catalogues' completeness is checked by the tests).
 catalogues: $(VENV)/.installed-test

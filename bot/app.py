@@ -1,4 +1,9 @@
-"""Composition root: the only place that builds engines, services, channels and the web application."""
+"""Composition root: the only place that builds engines, services, channels and the web application.
+
+`build` wires everything once (one lifecycle, one calendar, one dispatcher per running app) and hands each part
+what it needs; nothing below this module sees the `Bab` object. The CLI commands sit above: they call `build`
+and use the parts it made.
+"""
 
 from __future__ import annotations
 
@@ -22,9 +27,12 @@ from bot.services.calendar_admin import CalendarAdmin, load_overrides
 from bot.services.clock import Clock, SystemClock
 from bot.services.conversations import Conversations
 from bot.services.directory import directory_from_db, load_directory
-from bot.services.jobs import JobSettings, jobs_for
+from bot.services.jobs import Jobs, JobSettings
+from bot.services.lifecycle import Lifecycle
 from bot.services.outbox import Dispatcher, Sender
 from bot.services.scheduler import Scheduler
+from bot.services.staff import StaffAdmin
+from bot.services.web_chat import WebChat
 from bot.storage.db import create_engine, create_sessionmaker
 from bot.storage.migrate import upgrade_to_head
 
@@ -47,6 +55,11 @@ class Bab:
     dispatcher: Dispatcher
     web_channel: web_handlers.WebChannel
     clock: Clock
+    lifecycle: Lifecycle  # the one lifecycle: conversations, the calendar admin and the jobs share it
+    calendar_admin: CalendarAdmin
+    jobs: Jobs  # the deadline sweeps (`bab run` ticks them through the scheduler)
+    staff_admin: StaffAdmin
+    web_chat: WebChat
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     telegram: telegram_handlers.TelegramChannel | None = None  # when TELEGRAM_BOT_TOKEN is set
     whatsapp: WhatsAppChannel | None = None  # when WHATSAPP_TOKEN is set
@@ -84,7 +97,9 @@ async def build(settings: Settings, clock: Clock | None = None, senders: dict[st
     if settings.whatsapp_token:
         from bot.handlers import whatsapp as whatsapp_handlers  # only where the channel is on
 
-        whatsapp = whatsapp_handlers.WhatsAppChannel(settings, sessions, clock)
+        from bot.services.whatsapp_inbox import WhatsAppInbox
+
+        whatsapp = whatsapp_handlers.WhatsAppChannel(settings, WhatsAppInbox(sessions, clock), clock)
         all_senders.setdefault(whatsapp_handlers.CHANNEL, whatsapp.sender)
     dispatcher = Dispatcher(sessions, all_senders, clock, max_attempts=settings.outbox_max_attempts,
                             on_delivered=web_channel.delivered)
@@ -93,14 +108,21 @@ async def build(settings: Settings, clock: Clock | None = None, senders: dict[st
         if telegram is not None and channel == telegram_handlers.CHANNEL:
             await telegram.set_staff_commands(int(external_id), locale)
 
+    rules = rules_with(Unit(settings.urgent_unit))
+    job_settings = JobSettings.from_settings(settings)
+    lifecycle = Lifecycle(directory, calendar, settings.default_locale, rules)
+    calendar_admin = CalendarAdmin(sessions, directory, calendar, job_settings, notify=dispatcher.wake,
+                                   lifecycle=lifecycle)
+    # Before every full sweep the jobs reload the calendar corrections another process may have written.
+    jobs = Jobs(sessions, directory, calendar, job_settings, notify=dispatcher.wake, before=calendar_admin.reload,
+                lifecycle=lifecycle)
     conversations = Conversations(sessions, directory, calendar, clock, settings.default_locale,
-                                  notify=dispatcher.wake, rules=rules_with(Unit(settings.urgent_unit)),
-                                  on_linked=staff_linked,
-                                  calendar_admin=CalendarAdmin(sessions, directory, calendar,
-                                                               JobSettings.from_settings(settings),
-                                                               notify=dispatcher.wake))
+                                  notify=dispatcher.wake, rules=rules, on_linked=staff_linked,
+                                  calendar_admin=calendar_admin, lifecycle=lifecycle)
     return Bab(settings=settings, engine=engine, sessions=sessions, directory=directory, calendar=calendar,
                conversations=conversations, dispatcher=dispatcher, web_channel=web_channel, clock=clock,
+               lifecycle=lifecycle, calendar_admin=calendar_admin, jobs=jobs,
+               staff_admin=StaffAdmin(sessions, directory, clock), web_chat=WebChat(sessions),
                telegram=telegram, whatsapp=whatsapp)
 
 
@@ -108,7 +130,7 @@ def web_app(bab: Bab, dispatch: bool = True) -> web.Application:
     """The aiohttp application: web chat page and API, health check, and (unless told not to) the dispatcher."""
     app = web.Application(client_max_size=6 * 1024 * 1024)
     app[web_handlers.CONVERSATIONS] = bab.conversations
-    app[web_handlers.SESSIONS] = bab.sessions
+    app[web_handlers.WEB_CHAT] = bab.web_chat
     app[web_handlers.WEB_CHANNEL] = bab.web_channel
     app[web_handlers.UPLOADS] = bab.settings.uploads_dir
     app[web_handlers.SECURE_COOKIES] = bab.settings.secure_cookies
@@ -156,7 +178,7 @@ async def serve(settings: Settings, stopped: asyncio.Event | None = None) -> Non
     await site.start()
     if bab.telegram is not None:  # polling, or setWebhook; stopped by bab.close()
         bab.telegram.start(bab.conversations)
-    scheduler = Scheduler(jobs_for(bab), bab.clock) if settings.scheduler else None
+    scheduler = Scheduler(bab.jobs, bab.clock) if settings.scheduler else None
     if scheduler is not None:  # deadline jobs; runs every sweep once now, to catch up after downtime
         scheduler.start()
     print(f"Bab is running: open http://{settings.host}:{settings.port}/ to chat "

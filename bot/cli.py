@@ -26,7 +26,7 @@ async def run_chat(settings: Settings, user: str) -> None:
 
     bab = await build(settings)
     try:
-        await chat(bab, user)
+        await chat(bab.conversations, bab.dispatcher, user)
     finally:
         await bab.close()
 

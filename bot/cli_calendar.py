@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from bot.config import Settings
-from bot.domain.deadlines import CASABLANCA, Unit, due_date, rules_with
+from bot.domain.deadlines import CASABLANCA, due_date, rules_with
 
 
 def add_calendar_parser(commands: Any) -> None:
@@ -51,13 +51,11 @@ async def run_calendar(settings: Settings, args: argparse.Namespace) -> int:
     from bot.domain.deadlines import request_due
     from bot.flows.explain import explain_due
     from bot.i18n import translator
-    from bot.services.calendar_admin import CalendarAdmin, CalendarError, Change
-    from bot.services.jobs import JobSettings
+    from bot.services.calendar_admin import CalendarError, Change
 
     bab = await build(settings)
     try:
-        job_settings = JobSettings.from_settings(settings)
-        admin = CalendarAdmin(bab.sessions, bab.directory, bab.calendar, job_settings)
+        admin = bab.calendar_admin
         now = bab.clock.now()
         actor = f"cli:{getattr(args, 'actor', None) or getpass.getuser()}"
         change: Change | None = None
@@ -87,7 +85,7 @@ async def run_calendar(settings: Settings, args: argparse.Namespace) -> int:
                 state = "estimated" if line.estimated else (line.source or "fixed")
                 print(f"{line.day.isoformat()}  {line.day:%a}  {line.name}  [{state}]")
         elif args.action == "due":
-            rules = rules_with(Unit(settings.urgent_unit))
+            rules = bab.lifecycle.rules  # the rules in force (the urgent unit is a setting)
             due = (request_due(args.rule, args.received, bab.calendar, rules, extended=True) if args.extended
                    else due_date(rules[args.rule], args.received, bab.calendar))
             print(explain_due(translator(args.lang), due))

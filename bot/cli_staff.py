@@ -28,11 +28,10 @@ async def run_staff(settings: Settings, args: argparse.Namespace) -> int:
     """Carry out one `bab staff` action; returns the exit code."""
     from bot.app import build
     from bot.domain.staff import Role
-    from bot.services.staff import StaffAdmin
 
     bab = await build(settings)
     try:
-        admin = StaffAdmin(bab.sessions, bab.directory, bab.clock)
+        admin = bab.staff_admin
         if args.action == "invite":
             scopes: list[str | None] = [None] if args.national else list(args.collectivity)
             places = [bab.directory.get(code) for code in args.collectivity]

@@ -3,12 +3,18 @@
 Catalogues are read from the `.po` files on first use (no compile step, so they cannot drift from a stale `.mo`).
 Darija (`ary`) falls back to Arabic, then French, message by message; CLDR has no Darija data, so dates in
 Darija use Moroccan Arabic (`ar_MA`) month names, which are the ones Moroccans use.
+
+Plural entries (`Translator.ngettext`) follow each catalogue's own Plural-Forms header (`PLURAL_FORMS`, which
+tests/catalogue_tools.py writes into the files): French has two forms, Arabic and Darija the six of CLDR.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from gettext import c2py
 from pathlib import Path
 
 from babel.dates import format_date
@@ -30,22 +36,57 @@ def N_(message: str) -> str:
     return message
 
 
+# The Plural-Forms header of each catalogue. French: one form for 0 and 1 (gettext's rule for French). Arabic:
+# CLDR's six forms (zero, one, two, few 3-10, many 11-99, other). Darija: CLDR has no data for `ary`; it counts
+# like Arabic (نهار واحد, جوج أيام, 3 أيام, 11 يوم), so it uses the same six-form rule, which also lets a missing
+# Darija form fall back to the Arabic one with the same index.
+PLURAL_FORMS = {
+    "fr": "nplurals=2; plural=(n > 1);",
+    "ar": "nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : n%100>=3 && n%100<=10 ? 3 : n%100>=11 ? 4 : 5);",
+    "ary": "nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : n%100>=3 && n%100<=10 ? 3 : n%100>=11 ? 4 : 5);",
+}
 Messages = dict[tuple[str | None, str], str]
 
 
+def _english_plural(n: int) -> int:
+    return 0 if n == 1 else 1
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """One locale's parsed `.po` file: single messages, plural messages (all forms) and the plural rule."""
+
+    messages: Messages = field(default_factory=dict)
+    plurals: dict[tuple[str | None, str], tuple[str, ...]] = field(default_factory=dict)
+    plural: Callable[[int], int] = _english_plural
+
+
+def _plural_rule(header: str) -> Callable[[int], int]:
+    """The plural function of a Plural-Forms header ("nplurals=2; plural=(n > 1);")."""
+    expression = header.split("plural=", 1)[1].rstrip("; ")
+    return c2py(expression)
+
+
 @lru_cache(maxsize=None)
-def _catalogue(locale: str) -> Messages:
-    """(context, msgid) → translation for the non-fuzzy, non-empty entries of a locale's `.po` file."""
+def _catalogue(locale: str) -> Catalogue:
+    """The non-fuzzy, non-empty entries of a locale's `.po` file, keyed by (context, msgid)."""
     path = LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
     if not path.is_file():
-        return {}
+        return Catalogue()
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=BABEL_LOCALE.get(locale, locale))
-    return {
-        (message.context, str(message.id)): str(message.string)
-        for message in catalog
-        if message.id and message.string and not message.fuzzy and isinstance(message.string, str)
-    }
+    messages: Messages = {}
+    plurals: dict[tuple[str | None, str], tuple[str, ...]] = {}
+    for message in catalog:
+        if not message.id or not message.string or message.fuzzy:
+            continue
+        if isinstance(message.id, str) and isinstance(message.string, str):
+            messages[(message.context, message.id)] = message.string
+        elif isinstance(message.id, tuple | list) and isinstance(message.string, tuple | list):
+            forms = tuple(str(form) for form in message.string)
+            if forms and all(forms):  # a plural entry counts only when every form is translated
+                plurals[(message.context, str(message.id[0]))] = forms
+    return Catalogue(messages, plurals, _plural_rule(catalog.plural_forms))
 
 
 def reload_catalogues() -> None:
@@ -67,10 +108,26 @@ class Translator:
     def _lookup(self, context: str | None, message: str) -> str:
         return self.find(context, message) or message
 
+    def ngettext(self, singular: str, plural: str, n: int, **params: object) -> str:
+        """The form of a plural message for the number `n`, its {placeholders} filled (`n` itself is not one).
+
+        The first catalogue of the chain that has every form of the message answers, with its own plural rule;
+        without one, the English singular for 1 and the plural otherwise.
+        """
+        for catalogue in self._chain:
+            forms = catalogue.plurals.get((None, singular))
+            if forms:
+                index = catalogue.plural(n)
+                text = forms[index] if 0 <= index < len(forms) else forms[-1]
+                break
+        else:
+            text = singular if n == 1 else plural
+        return text.format(**params) if params else text
+
     def find(self, context: str | None, message: str) -> str | None:
         """The translation of `message` in this locale or its fallbacks; None when no catalogue has one."""
-        for messages in self._chain:
-            found = messages.get((context, message))
+        for catalogue in self._chain:
+            found = catalogue.messages.get((context, message))
             if found:
                 return found
         return None
@@ -140,7 +197,7 @@ def _short_forms(locale: str) -> dict[str, str]:
     from bot.flows.short_labels import SHORT_LABELS  # imported here: the flows themselves import this module
 
     t = translator(locale)
-    msgids = {msgid for messages in t._chain for context, msgid in messages if context == SHORT_CONTEXT}
+    msgids = {msgid for catalogue in t._chain for context, msgid in catalogue.messages if context == SHORT_CONTEXT}
     forms: dict[str, str] = {}
     for msgid in sorted(msgids | set(SHORT_LABELS)):
         short = t.find(SHORT_CONTEXT, msgid)

@@ -15,25 +15,28 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
+
+from bot.i18n import PLURAL_FORMS
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES_DIR = ROOT / "locales"
 LOCALES = ("ary", "fr", "ar")
-KEYWORDS = {"N_": None, "t": None, "pgettext": ((1, "c"), 2)}
-PLURALS = {"ary": "nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : n%100>=3 && n%100<=10 ? 3 : n%100>=11 ? 4 : 5);"}
+KEYWORDS = {"N_": None, "t": None, "pgettext": ((1, "c"), 2), "ngettext": (1, 2)}
 
 
 def extract() -> Catalog:
-    """Every msgid marked in bot/ (N_, t, pgettext), with its source locations."""
+    """Every msgid marked in bot/ (N_, t, pgettext, ngettext), with its source locations."""
     catalog = Catalog(project="bab", charset="utf-8")
     for filename, lineno, message, comments, context in extract_from_dir(
         str(ROOT / "bot"), method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=("TRANSLATORS:",),
         strip_comment_tags=True,
     ):
         if isinstance(message, str) and message:
+            catalog.add(message, None, [(f"bot/{filename}", lineno)], auto_comments=comments, context=context)
+        elif isinstance(message, tuple) and len(message) == 2 and all(message):  # ngettext: (singular, plural)
             catalog.add(message, None, [(f"bot/{filename}", lineno)], auto_comments=comments, context=context)
     return catalog
 
@@ -44,6 +47,25 @@ def load(locale: str) -> Catalog:
         return read_po(handle, locale="ar_MA" if locale == "ary" else locale)
 
 
+def translated(message: Message) -> bool:
+    """The entry has a translation: its msgstr, or every one of its plural forms, non-empty, and not fuzzy."""
+    if message.fuzzy or not message.string:
+        return False
+    if isinstance(message.string, tuple | list):
+        return all(message.string)
+    return True
+
+
+def _write(path: Path, catalog: Catalog, locale: str) -> None:
+    """Write a locale's messages.po with its own Language and Plural-Forms headers (bot.i18n.PLURAL_FORMS)."""
+    catalog.locale = None  # keep the file's own Language header (ary is not a full CLDR locale)
+    catalog.mime_headers = [("Plural-Forms", PLURAL_FORMS[locale])]
+    with path.open("wb") as handle:
+        write_po(handle, catalog, width=120, sort_output=False, ignore_obsolete=True)
+    text = path.read_text(encoding="utf-8").replace('"Language: ar_MA\\n"', '"Language: ary\\n"')
+    path.write_text(text, encoding="utf-8")
+
+
 def missing(locale: str) -> list[str]:
     """Msgids used by the code that the locale leaves untranslated, empty or fuzzy."""
     catalog = load(locale)
@@ -52,8 +74,8 @@ def missing(locale: str) -> list[str]:
         if not message.id:
             continue  # the header
         found = catalog.get(message.id, context=message.context)
-        if found is None or not found.string or found.fuzzy:
-            gaps.append(str(message.id))
+        if found is None or not translated(found):
+            gaps.append(str(message.id if isinstance(message.id, str) else message.id[0]))
     return gaps
 
 
@@ -70,13 +92,9 @@ def update_catalogues() -> None:
             catalog = load(locale)
         else:
             catalog = Catalog(locale="ar_MA" if locale == "ary" else locale, project="bab", charset="utf-8")
+        catalog.mime_headers = [("Plural-Forms", PLURAL_FORMS[locale])]  # before the merge sizes plural entries
         catalog.update(template, no_fuzzy_matching=True)
-        catalog.locale = None  # keep the file's own Language header (ary is not a full CLDR locale)
-        with path.open("wb") as handle:
-            write_po(handle, catalog, width=120, sort_output=False, ignore_obsolete=True)
-        text = path.read_text(encoding="utf-8")
-        text = text.replace('"Language: ar_MA\\n"', '"Language: ary\\n"')
-        path.write_text(text, encoding="utf-8")
+        _write(path, catalog, locale)
 
 
 @contextmanager
@@ -88,7 +106,10 @@ def locked() -> Iterator[None]:
 
 
 def apply_translations(files: list[Path]) -> int:
-    """Fill msgstrs from JSON translation files; returns how many entries were set."""
+    """Fill msgstrs from JSON translation files; returns how many entries were set.
+
+    A plural entry is keyed by its singular msgid and takes a list with one string per plural form of the locale.
+    """
     wanted: dict[str, dict[str, str]] = {}
     for file in files:
         for msgid, by_locale in json.loads(file.read_text(encoding="utf-8")).items():
@@ -98,16 +119,15 @@ def apply_translations(files: list[Path]) -> int:
         path = LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
         catalog = load(locale)
         for message in catalog:
-            translation = wanted.get(str(message.id), {}).get(locale)
+            key = message.id if isinstance(message.id, str) else message.id[0] if message.id else ""
+            translation = wanted.get(str(key), {}).get(locale)
+            if isinstance(translation, list):
+                translation = tuple(translation)
             if message.id and translation and message.string != translation:
                 message.string = translation
                 message.flags.discard("fuzzy")
                 count += 1
-        catalog.locale = None
-        with path.open("wb") as handle:
-            write_po(handle, catalog, width=120, sort_output=False, ignore_obsolete=True)
-        text = path.read_text(encoding="utf-8").replace('"Language: ar_MA\\n"', '"Language: ary\\n"')
-        path.write_text(text, encoding="utf-8")
+        _write(path, catalog, locale)
     return count
 
 

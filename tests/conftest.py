@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -77,6 +78,50 @@ async def reset_schema(url: str) -> None:
         await connection.execute(text("DROP SCHEMA public CASCADE"))
         await connection.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
+
+
+async def prepare_postgres(url: str) -> None:
+    """An empty PostgreSQL test database brought to the latest schema, with the directory loaded."""
+    await reset_schema(url)
+    engine = create_engine(url)
+    await upgrade_to_head(engine)
+    await load_directory(create_sessionmaker(engine))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def pg_settings(settings: Settings) -> Settings:
+    """Like `settings`, on the PostgreSQL test database (migrated, directory loaded); skipped without it."""
+    url = postgres_url()
+    if url is None:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    await prepare_postgres(url)
+    return dataclasses.replace(settings, database_url=url)
+
+
+@pytest.fixture
+async def pg_bab(pg_settings: Settings, clock: FixedClock,
+                 template_db: tuple[Path, Directory]) -> AsyncIterator[Bab]:
+    """A Bab on the PostgreSQL test database; skipped when TEST_DATABASE_URL is unset."""
+    app = await build(pg_settings, clock=clock, directory=template_db[1])
+    yield app
+    await app.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_settings(request: pytest.FixtureRequest) -> Settings:
+    """The storage tests' settings, once on SQLite and once on PostgreSQL (skipped when TEST_DATABASE_URL is unset)."""
+    found: Settings = request.getfixturevalue("settings" if request.param == "sqlite" else "pg_settings")
+    return found
+
+
+@pytest.fixture
+async def db_bab(db_settings: Settings, clock: FixedClock,
+                 template_db: tuple[Path, Directory]) -> AsyncIterator[Bab]:
+    """A Bab on each backend in turn (see `db_settings`)."""
+    app = await build(db_settings, clock=clock, directory=template_db[1])
+    yield app
+    await app.close()
 
 
 def utc(moment: datetime) -> datetime:

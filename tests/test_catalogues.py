@@ -65,3 +65,126 @@ def test_dates_are_written_for_each_locale() -> None:
     assert Translator("fr").date(date(2026, 12, 15)) == "15 décembre 2026"
     assert Translator("ary").date(date(2026, 12, 15)) == "15 دجنبر 2026"
     assert Translator("ar").direction == "rtl" and Translator("fr").direction == "ltr"
+
+
+# --- Plural entries ---------------------------------------------------------------------------------------------
+
+COUNTS = ("count", "days")  # the placeholders that hold the number a plural entry is chosen by
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_plural_forms_header(locale: str) -> None:
+    from bot.i18n import PLURAL_FORMS
+
+    catalog = load(locale)
+    assert catalog.plural_forms == PLURAL_FORMS[locale]
+    assert catalog.num_plurals == {"fr": 2, "ar": 6, "ary": 6}[locale]
+
+
+def _single_number_forms(locale: str) -> set[int]:
+    """The plural forms that only one number (of 0…1000) takes: they may write the number out ("يوم واحد")."""
+    from bot.i18n import _catalogue
+
+    rule = _catalogue(locale).plural
+    taken: dict[int, set[int]] = {}
+    for n in range(1001):
+        taken.setdefault(rule(n), set()).add(n)
+    return {form for form, numbers in taken.items() if len(numbers) == 1}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_plural_entries_have_every_form(locale: str) -> None:
+    catalog = load(locale)
+    single = _single_number_forms(locale)
+    plural_ids = [message.id for message in extract() if isinstance(message.id, tuple)]
+    assert len(plural_ids) >= 9
+    for msgid in plural_ids:
+        found = catalog.get(msgid)
+        assert found is not None and isinstance(found.string, tuple), (locale, msgid)
+        assert len(found.string) == catalog.num_plurals and all(found.string), (locale, msgid, found.string)
+        wanted = set(PLACEHOLDER.findall(msgid[0])) | set(PLACEHOLDER.findall(msgid[1]))
+        for index, form in enumerate(found.string):
+            names = set(PLACEHOLDER.findall(form))
+            # A form for a single number may spell it out instead of showing the count placeholder.
+            optional = set(COUNTS) if index in single else set()
+            assert names <= wanted and wanted - optional <= names, (locale, msgid[0], index, form)
+
+
+def test_plural_forms_are_chosen_by_number() -> None:
+    t = {locale: Translator(locale) for locale in LOCALES}
+    left = [t["ar"].ngettext("{count} d left", "{count} d left", n, count=n) for n in (1, 2, 3, 11, 100)]
+    assert left == ["المتبقي: يوم واحد", "المتبقي: يومان", "المتبقي: 3 أيام", "المتبقي: 11 يومًا",
+                    "المتبقي: 100 يوم"]
+    darija = [t["ary"].ngettext("{count} d left", "{count} d left", n, count=n) for n in (1, 2, 3, 11)]
+    assert darija == ["باقي نهار واحد", "باقي جوج أيام", "باقي 3 أيام", "باقي 11 يوم"]
+    assert [t["fr"].ngettext("{count} d left", "{count} d left", n, count=n) for n in (0, 1, 2)] == [
+        "0 j restant", "1 j restant", "2 j restants"]
+    # No catalogue has it: the English forms.
+    assert Translator("fr").ngettext("{count} apple", "{count} apples", 1, count=1) == "1 apple"
+    assert Translator("ary").ngettext("{count} apple", "{count} apples", 3, count=3) == "3 apples"
+
+
+# --- Legal numbers come from the rule table ---------------------------------------------------------------------
+
+# Entries allowed to state a legal number: none but this button label, whose short form (bot/flows/short_labels.py)
+# is matched by its literal text (see the report of issue 10).
+LEGAL_NUMBER_ALLOWED = {"Extend (+20 working days)"}
+DAY_WORDS = re.compile(r"\bdays?\b|jours?|يوم|أيام|ايام|نهار")
+
+
+def _legal_numbers() -> re.Pattern[str]:
+    from bot.domain.deadlines import RULES
+
+    numbers = "|".join(sorted({str(rule.days) for rule in RULES.values()}, key=len, reverse=True))
+    # A number on its own: not part of "31-13", "2-17-265" or a reference.
+    return re.compile(rf"(?<![\w-])({numbers})(?![\w-])")
+
+
+@pytest.mark.parametrize("locale", ["pot", *LOCALES])
+def test_no_message_states_a_legal_number(locale: str) -> None:
+    numbers = _legal_numbers()
+    catalog = extract() if locale == "pot" else load(locale)
+    wrong = []
+    for message in catalog:
+        if not message.id:
+            continue
+        key = message.id if isinstance(message.id, str) else message.id[0]
+        if key in LEGAL_NUMBER_ALLOWED:
+            continue
+        ids = [message.id] if isinstance(message.id, str) else list(message.id)
+        strings = [] if locale == "pot" else (
+            [message.string] if isinstance(message.string, str) else list(message.string or ()))
+        for text in (*ids, *strings):
+            for sentence in re.split(r"[.;:\n؛]\s", str(text)):
+                if DAY_WORDS.search(sentence) and numbers.search(sentence):
+                    wrong.append((key[:60], sentence[:80]))
+    assert not wrong, wrong
+
+
+def test_texts_follow_the_rule_table() -> None:
+    from dataclasses import replace
+    from datetime import date
+
+    from bot.domain.deadlines import RULES, Unit
+    from bot.flows import notices
+    from bot.flows.delays import delays
+    from bot.flows.receipts import receipt
+
+    rules = {**RULES, "access": replace(RULES["access"], days=25), "urgent": replace(RULES["urgent"], days=4),
+             "feedback_answer": replace(RULES["feedback_answer"], days=45)}
+    fr, ar = Translator("fr"), Translator("ar")
+    args = dict(reference="BAB-X", place="Rabat", received_on=date(2026, 1, 5), due_on=date(2026, 2, 9), on_bab=True)
+    assert "25 jours ouvrables, hors week-ends" in receipt(fr, kind="access", urgent=False, rule=rules["access"],
+                                                          **args)
+    assert "20 jours ouvrables, hors week-ends" in receipt(fr, kind="access", urgent=False, **args)
+    assert "4 jours, car la demande est urgente" in receipt(fr, kind="access", urgent=True, rule=rules["urgent"],
+                                                           **args)
+    assert "45 jours pour vous répondre" in receipt(fr, kind="complaint", urgent=False,
+                                                    rule=rules["feedback_answer"], **args)
+    # The urgent unit is a setting: with working days the texts say so.
+    working = {**rules, "urgent": replace(RULES["urgent"], unit=Unit.WORKING)}
+    assert delays(fr, working, urgent="urgent") == {"urgent": "3 jours ouvrables"}
+    assert delays(ar, rules, access="access", urgent="urgent") == {"access": "25 يومًا من أيام العمل",
+                                                                   "urgent": "4 أيام"}
+    text = notices.extended(fr, "BAB-X", "Rabat", "volume", date(2026, 2, 9), RULES["urgent_extension"]).text
+    assert "de 3 jours le délai" in text

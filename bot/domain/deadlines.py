@@ -46,7 +46,9 @@ __all__ = [
     "Unit",
     "due_date",
     "extend",
+    "extension_rule",
     "request_due",
+    "rule_for",
     "rules_with",
     "window_end",
 ]
@@ -105,6 +107,28 @@ RULES: Mapping[str, Rule] = rules_with()
 EXTENSION_OF: Mapping[str, str] = MappingProxyType(
     {"access": "access_extension", "urgent": "urgent_extension"}
 )
+
+
+
+
+def rule_for(kind: str, urgent: bool = False) -> str:
+    """The id of the rule a new request of `kind` is due by.
+
+    An access request has 20 working days, or 3 days when it is urgent (law 31-13 art. 16, 17); a complaint to the
+    head of the collectivity is answered within "head_answer"; complaints, observations and suggestions (every
+    other kind) within the 60 days of decree 2-17-265.
+    """
+    if kind == "access":
+        return "urgent" if urgent else "access"
+    if kind == "head_complaint":
+        return "head_answer"
+    return "feedback_answer"
+
+
+def extension_rule(rule_id: str, rules: Mapping[str, Rule] = RULES) -> Rule | None:
+    """The rule that extends `rule_id` (once, law 31-13 art. 16 and 17), or None when it cannot be extended."""
+    extension = EXTENSION_OF.get(rule_id)
+    return rules[extension] if extension is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,9 +268,8 @@ def request_due(
     extension ignore `extended`.
     """
     first = due_date(rules[rule_id], received_at, calendar)
-    if extended and rule_id in EXTENSION_OF:
-        return extend(first, rules[EXTENSION_OF[rule_id]], calendar)
-    return first
+    extension = extension_rule(rule_id, rules) if extended else None
+    return extend(first, extension, calendar) if extension is not None else first
 
 
 def window_end(day_zero: date, rule: Rule, calendar: WorkingCalendar) -> date:

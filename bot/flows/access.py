@@ -10,6 +10,7 @@ from bot.domain.validation import (
     check_name,
 )
 from bot.flows.confirm import confirm_handler, edit_handler, label_of
+from bot.flows.delays import delays
 from bot.flows.engine import Ask, Choose, Flow, Turn, register
 from bot.flows.labels import DELIVERY_LABELS
 from bot.flows.places import PickPlace, place_label
@@ -92,8 +93,10 @@ register(Flow(id="access", start="topic", steps={
     ),
     "urgent": Choose(
         id="urgent",
-        question=N_("Is it urgent? The law asks for an answer within 3 days only when the information is needed "
-                    "to protect someone's life, safety or freedom. Otherwise the delay is 20 working days."),
+        question=lambda turn: turn.t(N_(
+            "Is it urgent? The law asks for an answer within {urgent} only when the information is needed to protect "
+            "someone's life, safety or freedom. Otherwise the delay is {access}."),
+            **delays(turn.t, turn.ctx.rules, urgent="urgent", access="access")),
         options=URGENT_OPTIONS, save="urgent", next="delivery",
     ),
     "delivery": Choose(

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from rapidfuzz import fuzz
 
+from bot.domain.deadlines import RULES, Rule
 from bot.domain.directory import Directory
 from bot.domain.language import detect_language
 from bot.domain.text import normalise
@@ -44,6 +45,7 @@ class Context:
     requests: tuple[RequestView, ...] = ()
     profile: Profile | None = None
     staff_role: str | None = None  # the role of a linked, active staff member
+    rules: Mapping[str, Rule] = field(default_factory=lambda: RULES)  # the deadline rules in force, for the texts
 
 
 @dataclass(slots=True)

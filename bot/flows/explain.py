@@ -70,11 +70,16 @@ def explain_due(t: Translator, due: DueDate) -> str:
     else:
         lines.append(t(N_("Counting starts on {date}."), date=t.date(due.start)))
     if rule.unit is Unit.WORKING:
-        lines.append(t(N_("{days} working days are counted after that day; weekends and public holidays are not "
-                          "counted."), days=rule.days))
+        lines.append(t.ngettext(
+            "{days} working day is counted after that day; weekends and public holidays are not counted.",
+            "{days} working days are counted after that day; weekends and public holidays are not counted.",
+            rule.days, days=rule.days))
     else:
-        lines.append(t(N_("{days} calendar days are counted after that day; if the last one is a day off, the "
-                          "deadline moves to the next working day."), days=rule.days))
+        lines.append(t.ngettext(
+            "{days} calendar day is counted after that day; if it is a day off, the deadline moves to the next "
+            "working day.",
+            "{days} calendar days are counted after that day; if the last one is a day off, the deadline moves to "
+            "the next working day.", rule.days, days=rule.days))
     if due.skipped:
         lines.append(t(N_("Days not counted:")))
         lines.extend(f"- {t.date(day.day)}: {skipped_reason(t, day)}" for day in due.skipped)

@@ -9,6 +9,7 @@ from bot.domain.remedies import DECIDED
 from bot.domain.requests import Kind
 from bot.domain.validation import check_free_text
 from bot.flows.confirm import confirm_handler
+from bot.flows.delays import delay, delays
 from bot.flows.engine import Ask, Choose, Flow, Turn, on_go, register
 from bot.flows.labels import status_label
 from bot.flows.mine import own_request, place_name
@@ -81,7 +82,8 @@ def go_rate(turn: Turn, args: list[str]) -> None:
     options: tuple[Option, ...] = ()
     if view.kind == "access" and view.can_complain:
         turn.say(N_("Thank you for telling me. If the answer does not satisfy you, you can complain to the head of "
-                    "the collectivity within 20 working days (law 31-13). I can write it with you now."))
+                    "the collectivity within {delay} (law 31-13). I can write it with you now."),
+                 delay=delay(turn.t, turn.ctx.rules["complaint_to_head_filing"]))
         options = (complain_option(view.reference),)
     elif view.kind == "head_complaint":
         turn.say(N_("Thank you for telling me. The next step is the Commission for the right of access to "
@@ -100,7 +102,8 @@ def go_complain(turn: Turn, args: list[str]) -> None:
     if view is None:
         return
     if not view.can_complain:
-        turn.error(COMPLAINT_NOT_OPEN, reference=view.reference)
+        turn.error(COMPLAINT_NOT_OPEN, reference=view.reference,
+                   delay=delay(turn.t, turn.ctx.rules["complaint_to_head_filing"]))
         return
     turn.go("complain:reason", remember=False)
     turn.state.answers = {"parent": view.reference, "place": view.collectivity_code}
@@ -115,7 +118,8 @@ def complain_summary(turn: Turn) -> str:
         "",
         str(answers.get("description", "")),
         "",
-        t(N_("The head of the collectivity has 15 days to answer you (law 31-13). Send it?")),
+        t(N_("The head of the collectivity has {delay} to answer you (law 31-13). Send it?"),
+          delay=delay(t, turn.ctx.rules["head_answer"])),
     ])
 
 
@@ -139,9 +143,10 @@ def cdai_letter(turn: Turn, complaint: RequestView) -> str:
     parent = own_request(turn, complaint.parent_reference or "")
     lines = [
         t(N_("How to complain to the Commission for the right of access to information (CDAI):\n"
-             "• within 30 days of the head's answer, or of the end of the 15 days the head had to answer;\n"
+             "• within {cdai} of the head's answer, or of the end of the {head} the head had to answer;\n"
              "• with the CDAI complaint form on {site}, by e-mail or by post;\n"
-             "• attach the answers you received, if any.\n\nThe facts, ready to copy:"), site=CDAI_ADDRESS),
+             "• attach the answers you received, if any.\n\nThe facts, ready to copy:"), site=CDAI_ADDRESS,
+          **delays(t, turn.ctx.rules, cdai="cdai_filing", head="head_answer")),
         "",
     ]
     if parent is not None:

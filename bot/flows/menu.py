@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.flows.delays import delays
 from bot.flows.engine import FLOWS, Choose, Flow, Turn, register, resume_saved
 from bot.flows.spec import Option
 from bot.i18n import LANGUAGE_NAMES, LOCALES, N_
@@ -47,10 +48,11 @@ def on_menu(turn: Turn, option: Option) -> bool:
         turn.say(N_("Bab passes your request or complaint to the competent commune, province or region, gives you a "
                     "reference and the legal date for the answer, and tells you here when the answer comes.\n\n"
                     "• Request information: law 31-13 gives you the right to documents and data held by your "
-                    "collectivity. The answer is due within 20 working days (3 days when it is urgent).\n"
-                    "• Complaint, observation or suggestion: decree 2-17-265. The answer is due within 60 days.\n"
+                    "collectivity. The answer is due within {access} ({urgent} when it is urgent).\n"
+                    "• Complaint, observation or suggestion: decree 2-17-265. The answer is due within {feedback}.\n"
                     "• My requests: follow or withdraw what you sent.\n\n"
-                    "Type menu, back, cancel or language at any time."))
+                    "Type menu, back, cancel or language at any time."),
+                 **delays(turn.t, turn.ctx.rules, access="access", urgent="urgent", feedback="feedback_answer"))
         turn.state.version += 1
         turn.prompt()
         return True

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from bot.domain.deadlines import RULES, Rule
+from bot.flows.delays import delay
 from bot.flows.labels import (
     ARTICLE_7_LABELS,
     EXTENSION_REASON_LABELS,
@@ -50,11 +52,13 @@ def clarification(t: Translator, reference: str, place: str, question: str) -> O
     ], (reply_option(reference),), notice="clarification_asked", reference=reference, place=place)
 
 
-def extended(t: Translator, reference: str, place: str, reason: str, due_on: date) -> Outbound:
+def extended(t: Translator, reference: str, place: str, reason: str, due_on: date,
+             extension: Rule = RULES["access_extension"]) -> Outbound:
+    """The deadline was extended once by `extension` (+20 working days for access, +3 days when urgent)."""
     return _out(t, [
-        t(N_("{place} extends the deadline of your request {reference} by 20 working days, as law 31-13 allows, "
+        t(N_("{place} extends the deadline of your request {reference} by {delay}, as law 31-13 allows, "
              "for this reason: {reason}."), place=place, reference=reference,
-          reason=label(EXTENSION_REASON_LABELS, reason, t)),
+          reason=label(EXTENSION_REASON_LABELS, reason, t), delay=delay(t, extension)),
         t(N_("The answer is now due by {date}."), date=t.date(due_on)),
     ], notice="request_news", reference=reference)
 
@@ -81,8 +85,8 @@ def refused(t: Translator, reference: str, place: str, ground: str, exception: s
     lines += [t(N_("Their reason: {reason}"), reason=reason), ""]
     options: tuple[Option, ...] = ()
     if can_complain:
-        lines.append(t(N_("You can complain to the head of the collectivity within 20 working days (law 31-13). "
-                          "I can write it with you.")))
+        lines.append(t(N_("You can complain to the head of the collectivity within {delay} (law 31-13). "
+                          "I can write it with you."), delay=delay(t, RULES["complaint_to_head_filing"])))
         options = (complain_option(reference),)
     elif cdai_next:
         lines.append(t(N_("The next step is the Commission for the right of access to information (CDAI): I can "
@@ -109,7 +113,7 @@ def reply_refused(t: Translator, reference: str) -> Outbound:
 
 
 def complaint_refused(t: Translator, reference: str) -> Outbound:
-    return _out(t, [t(COMPLAINT_NOT_OPEN, reference=reference)])
+    return _out(t, [t(COMPLAINT_NOT_OPEN, reference=reference, delay=delay(t, RULES["complaint_to_head_filing"]))])
 
 
 def open_button(reference: str) -> Option:
@@ -143,9 +147,9 @@ def staff_assigned(t: Translator, reference: str, by: str) -> Outbound:
 def overdue_access(t: Translator, reference: str, due_on: date, until: date) -> Outbound:
     """An access request is late: the citizen may complain to the head of the collectivity until `until`."""
     return _out(t, [t(N_("Your request {reference} was due on {date} and has no answer yet. The law allows you to "
-                         "complain to the head of the collectivity within 20 working days, by {until}. I can prepare "
+                         "complain to the head of the collectivity within {delay}, by {until}. I can prepare "
                          "the complaint with you now."), reference=reference, date=t.date(due_on),
-                      until=t.date(until))], (complain_option(reference),),
+                      until=t.date(until), delay=delay(t, RULES["complaint_to_head_filing"]))], (complain_option(reference),),
                 notice="deadline_passed", reference=reference, date=t.date(due_on))
 
 
@@ -153,7 +157,8 @@ def overdue_head_complaint(t: Translator, reference: str, due_on: date, until: d
     """The head did not answer a complaint in time: the citizen may go to the CDAI until `until`."""
     return _out(t, [t(N_("The head of the collectivity has not answered your complaint {reference}, due on {date}. "
                          "You may now complain to the CDAI, the access-to-information commission (cdai.ma), within "
-                         "30 days, by {until}."), reference=reference, date=t.date(due_on), until=t.date(until))],
+                         "{delay}, by {until}."), reference=reference, date=t.date(due_on), until=t.date(until),
+                      delay=delay(t, RULES["cdai_filing"]))],
                 (cdai_option(reference),), notice="deadline_passed", reference=reference, date=t.date(due_on))
 
 
@@ -192,9 +197,11 @@ def staff_overdue(t: Translator, reference: str, place: str, due_on: date) -> Ou
 
 
 def staff_escalation(t: Translator, reference: str, place: str, days_late: int, due_on: date) -> Outbound:
-    return _out(t, [t(N_("Escalation: request {reference} to {place} is {days} working days past its due date "
-                         "({date}) with no answer. It needs your attention."), reference=reference, place=place,
-                      days=days_late, date=t.date(due_on))], (open_button(reference),),
+    return _out(t, [t.ngettext("Escalation: request {reference} to {place} is {days} working day past its due date "
+                               "({date}) with no answer. It needs your attention.",
+                               "Escalation: request {reference} to {place} is {days} working days past its due "
+                               "date ({date}) with no answer. It needs your attention.", days_late,
+                               reference=reference, place=place, days=days_late, date=t.date(due_on))], (open_button(reference),),
                 notice="staff_reminder", reference=reference, date=t.date(due_on))
 
 

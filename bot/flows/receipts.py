@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.domain.deadlines import RULES, Rule, rule_for
+from bot.flows.delays import delay
 from bot.flows.labels import DELIVERY_LABELS, label
 from bot.i18n import N_, Translator
 
 
 def receipt(t: Translator, *, kind: str, reference: str, place: str, received_on: date, due_on: date,
-            urgent: bool, on_bab: bool, parent: str | None = None) -> str:
-    """The receipt: reference, addressee, receipt date, legal due date and what happens next."""
+            urgent: bool, on_bab: bool, parent: str | None = None, rule: Rule | None = None) -> str:
+    """The receipt: reference, addressee, receipt date, legal due date and what happens next.
+
+    `rule` is the rule the due date was computed with (by default the one of `kind` in `RULES`): its delay is
+    what the receipt states.
+    """
+    due_rule = rule or RULES[rule_for(kind, urgent)]
     if kind == "head_complaint":
         lines = [
             t(N_("Your complaint to the head of the collectivity is registered.")),
@@ -18,19 +25,21 @@ def receipt(t: Translator, *, kind: str, reference: str, place: str, received_on
             t(N_("About request {reference}"), reference=parent or ""),
             t(N_("To: {place}"), place=place),
             t(N_("Received on {date}"), date=t.date(received_on)),
-            t(N_("The head of the collectivity must answer by {date} (15 days, law 31-13)."), date=t.date(due_on)),
+            t(N_("The head of the collectivity must answer by {date} ({delay}, law 31-13)."), date=t.date(due_on),
+              delay=delay(t, due_rule)),
             "",
             t(N_("If this complaint fails too, I will help you take it to the CDAI.")),
         ]
     elif kind == "access":
-        delay = t(N_("3 days, as an urgent request")) if urgent else t(
-            N_("20 working days, weekends and public holidays excluded"))
+        legal = delay(t, due_rule)
+        stated = t(N_("{delay}, as an urgent request"), delay=legal) if urgent else t(
+            N_("{delay}, weekends and public holidays excluded"), delay=legal)
         lines = [
             t(N_("Your request for information is registered.")),
             t(N_("Reference: {reference}"), reference=reference),
             t(N_("To: {place}"), place=place),
             t(N_("Received on {date}"), date=t.date(received_on)),
-            t(N_("Answer due by {date} ({delay}, law 31-13)."), date=t.date(due_on), delay=delay),
+            t(N_("Answer due by {date} ({delay}, law 31-13)."), date=t.date(due_on), delay=stated),
             "",
         ]
         if on_bab:
@@ -47,8 +56,8 @@ def receipt(t: Translator, *, kind: str, reference: str, place: str, received_on
             t(N_("Reference: {reference}"), reference=reference),
             t(N_("To: {place}"), place=place),
             t(N_("Received on {date}"), date=t.date(received_on)),
-            t(N_("The administration has 60 days to answer you, by {date} (decree 2-17-265)."),
-              date=t.date(due_on)),
+            t(N_("The administration has {delay} to answer you, by {date} (decree 2-17-265)."),
+              date=t.date(due_on), delay=delay(t, due_rule)),
             "",
             t(N_("I will tell you here when it is answered. Type menu to see your requests.")),
         ]

@@ -8,7 +8,7 @@ from bot.i18n import N_
 
 # Why a complaint to the head is refused: shared by the flow and by the service's server-side re-check.
 COMPLAINT_NOT_OPEN = N_("A complaint to the head of the collectivity is not possible for {reference}: it is open "
-                        "when the answer is late, refused or incomplete, for 20 working days, and once per request.")
+                        "when the answer is late, refused or incomplete, for {delay}, and once per request.")
 NOT_AWAITING_REPLY = N_("Request {reference} is not waiting for an answer from you any more.")
 
 RATING_LABELS = {

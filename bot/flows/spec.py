@@ -6,9 +6,14 @@ Pure value types; flows and the engine build on them, services persist and execu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from enum import StrEnum
 from typing import Any
+
+# Value types storage reads and writes too; they live in the domain so that storage needs nothing of the flows.
+from bot.domain.values import FileRef as FileRef
+from bot.domain.values import Outbound as Outbound
+from bot.domain.values import Profile as Profile
+from bot.domain.values import RequestView as RequestView
 
 
 class InboundKind(StrEnum):
@@ -41,49 +46,6 @@ class Option:
     id: str
     label: str
     literal: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class FileRef:
-    """A file sent along with a message: `ref` is 'file:<name in the uploads folder>' or '<channel>:<file id>'."""
-
-    id: int
-    kind: str  # "photo" or "document"
-    ref: str
-    mime: str | None = None
-    name: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "ref": self.ref, "mime": self.mime, "name": self.name}
-
-
-@dataclass(frozen=True, slots=True)
-class Outbound:
-    """One message to a user, in their words; options render as buttons or a numbered list."""
-
-    text: str
-    locale: str
-    options: tuple[tuple[str, str], ...] = ()
-    version: int | None = None
-    files: tuple[FileRef, ...] = ()
-    # A notice sent outside a conversation (an answer arrived, a deadline passed…): its kind and the facts a
-    # channel needs to announce it with an approved template when it may not send free text (WhatsApp).
-    notice: str | None = None
-    notice_params: tuple[tuple[str, str], ...] = ()
-
-    def to_payload(self) -> dict[str, Any]:
-        """The JSON stored in the outbox (`files` only when there are some)."""
-        payload: dict[str, Any] = {
-            "text": self.text,
-            "locale": self.locale,
-            "options": [{"id": option_id, "label": label} for option_id, label in self.options],
-            "version": self.version,
-        }
-        if self.files:
-            payload["files"] = [file.to_json() for file in self.files]
-        if self.notice:
-            payload["notice"] = {"kind": self.notice, "params": dict(self.notice_params)}
-        return payload
 
 
 @dataclass(slots=True)
@@ -127,34 +89,6 @@ class State:
             locale_confirmed=bool(data.get("locale_confirmed")),
             version=int(data.get("version") or 0),
         )
-
-
-@dataclass(frozen=True, slots=True)
-class RequestView:
-    """What the citizen may see of one of their own requests, and which remedies are open to them."""
-
-    reference: str
-    kind: str
-    status: str
-    collectivity_code: str
-    subject: str
-    received_on: date
-    due_on: date
-    answered_on: date | None = None
-    parent_reference: str | None = None
-    rating: str | None = None
-    overdue: bool = False
-    can_complain: bool = False  # may complain to the head of the collectivity now (law 31-13)
-    can_go_to_cdai: bool = False  # a complaint to the head failed: the CDAI is the next step
-
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """The requester details of the citizen's last access request, offered again to save typing."""
-
-    name: str
-    id_number: str
-    contact: str
 
 
 # Effects, in the order they must happen. The service executes them inside the same transaction.

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from bot.flows.spec import Inbound, InboundKind
-
-if TYPE_CHECKING:
-    from bot.app import Bab
+from bot.services.conversations import Conversations
+from bot.services.outbox import Dispatcher
 
 CHANNEL = "console"
 
@@ -46,12 +45,13 @@ class ConsoleSender:
         return Inbound(kind=InboundKind.TEXT, text=text)
 
 
-async def chat(bab: Bab, user: str, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
+async def chat(conversations: Conversations, dispatcher: Dispatcher, user: str, stdin: TextIO = sys.stdin,
+               out: TextIO = sys.stdout) -> None:
     """Read lines until end of input; each goes through the core, replies come back through the outbox."""
     sender = ConsoleSender(out)
-    bab.dispatcher.senders[CHANNEL] = sender
-    bab.dispatcher.only[CHANNEL] = user  # other console users' messages wait for their own terminal
-    await bab.dispatcher.dispatch_once()  # anything left from an earlier session
+    dispatcher.senders[CHANNEL] = sender
+    dispatcher.only[CHANNEL] = user  # other console users' messages wait for their own terminal
+    await dispatcher.dispatch_once()  # anything left from an earlier session
     loop = asyncio.get_running_loop()
     interactive = stdin.isatty()
     while True:
@@ -61,5 +61,5 @@ async def chat(bab: Bab, user: str, stdin: TextIO = sys.stdin, out: TextIO = sys
         line = await loop.run_in_executor(None, stdin.readline)
         if not line:
             break
-        await bab.conversations.handle(CHANNEL, user, sender.parse(line))
-        await bab.dispatcher.dispatch_once()
+        await conversations.handle(CHANNEL, user, sender.parse(line))
+        await dispatcher.dispatch_once()

@@ -185,7 +185,7 @@ def keyboard(options: Sequence[dict[str, Any]], version: int | None) -> InlineKe
 
 # Telegram's flood limits (Bot API FAQ): about 30 messages a second per bot, and about one a second per chat
 # after a short burst (Telegram gives no figure for the burst: 3). The dispatcher spaces the sends by this pace
-# (keeping a tenth of a second of each burst in hand for requests that arrive bunched: see bot/services/pacing).
+# (keeping a fifth of a second of each burst in hand for requests that arrive bunched: see bot/services/pacing).
 # The pace is per process: with several processes delivering for one bot give each its share (TelegramChannel's
 # `pace`). Groups allow 20 a minute, but Bab only sends a group its one notice, outside the outbox.
 TELEGRAM_PACE = Pace(per_second=30.0, burst=30, recipient_interval=1.0, recipient_burst=3)

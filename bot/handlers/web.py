@@ -1,7 +1,8 @@
 """The web chat channel: the page, and a JSON API with long polling behind it.
 
 A visitor is an identity like any other, keyed by a random token in an HttpOnly cookie (only its hash is stored).
-This adapter verifies and parses requests, calls the core, and renders the outbox rows the dispatcher delivered.
+This adapter verifies and parses requests, calls the core, and renders the messages the dispatcher delivered
+(read through `bot.services.web_chat`; it never opens the database itself).
 """
 
 from __future__ import annotations
@@ -16,17 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.validation import MAX_MESSAGE_CHARS
 from bot.flows.spec import Inbound, InboundKind
 from bot.i18n import N_, translator
 from bot.services import media
 from bot.services.conversations import Conversations, NewAttachment
-from bot.storage import repos
+from bot.services.web_chat import CHANNEL as CHANNEL
+from bot.services.web_chat import Delivered, WebChat
 
 log = logging.getLogger(__name__)
-CHANNEL = "web"
 COOKIE = "bab_chat"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -75,7 +75,7 @@ class WebChannel:
 
 
 CONVERSATIONS = web.AppKey("conversations", Conversations)
-SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+WEB_CHAT = web.AppKey("web_chat", WebChat)
 WEB_CHANNEL = web.AppKey("web_channel", WebChannel)
 UPLOADS = web.AppKey("uploads", Path)
 SECURE_COOKIES = web.AppKey("secure_cookies", bool)
@@ -119,14 +119,15 @@ def direction(locale: str) -> str:
     return translator(locale).direction
 
 
-def render(row_id: int | None, sender: str, payload: dict[str, Any], at: str) -> dict[str, Any]:
-    """A message as the page draws it."""
+def render(message: Delivered) -> dict[str, Any]:
+    """A bot message as the page draws it."""
+    payload = message.payload
     locale = str(payload.get("locale") or "fr")
     files = [{"id": f.get("id"), "kind": f.get("kind"), "url": f"/api/files/{f.get('id')}"}
              for f in payload.get("files", []) if isinstance(f, dict)]
-    return {"id": row_id, "from": sender, "text": payload.get("text", ""), "options": payload.get("options", []),
-            "version": payload.get("version"), "locale": locale, "dir": direction(locale), "at": at,
-            "files": files}
+    return {"id": message.id, "from": "bot", "text": payload.get("text", ""), "options": payload.get("options", []),
+            "version": payload.get("version"), "locale": locale, "dir": direction(locale),
+            "at": message.at.isoformat(), "files": files}
 
 
 async def error_response(request: web.Request, message: str, status: int) -> web.Response:
@@ -149,30 +150,11 @@ async def ui(request: web.Request) -> web.Response:
 
 
 async def transcript(request: web.Request) -> web.Response:
-    visitor = require_visitor(request)
-    async with request.app[SESSIONS]() as session:
-        identity = await repos.find_identity(session, CHANNEL, visitor)
-        if identity is None:
-            return web.json_response({"messages": [], "last_id": 0})
-        sent = await repos.sent_messages(session, identity.id, 0, limit=500)
-        received = await repos.inbound_messages(session, identity.id, limit=500)
-    items: list[tuple[str, int, dict[str, Any]]] = []
-    for row in sent:
-        items.append((row.created_at.isoformat(), 1, render(row.id, "bot", row.payload, row.created_at.isoformat())))
-    for inbound in received:
-        text = inbound.text or ""
-        if inbound.kind == InboundKind.CHOICE.value:
-            # Show the label the visitor tapped, found on the latest bot message that offered it.
-            text = next((option["label"] for message in reversed(sent) if message.created_at <= inbound.created_at
-                         for option in message.payload.get("options", []) if option.get("id") == inbound.text), "")
-        elif inbound.kind != InboundKind.TEXT.value:
-            text = {"photo": "📷", "document": "📄", "location": "📍"}.get(inbound.kind, "…")
-        if text:
-            items.append((inbound.created_at.isoformat(), 0, {"id": None, "from": "user", "text": text,
-                                                              "options": [], "version": None, "locale": "",
-                                                              "dir": "auto", "at": inbound.created_at.isoformat()}))
-    items.sort(key=lambda item: (item[0], item[1]))
-    return web.json_response({"messages": [item[2] for item in items], "last_id": sent[-1].id if sent else 0})
+    found = await request.app[WEB_CHAT].transcript(require_visitor(request))
+    messages = [render(line) if isinstance(line, Delivered) else
+                {"id": None, "from": "user", "text": line.text, "options": [], "version": None, "locale": "",
+                 "dir": "auto", "at": line.at.isoformat()} for line in found.lines]
+    return web.json_response({"messages": messages, "last_id": found.last_id})
 
 
 async def poll(request: web.Request) -> web.Response:
@@ -185,20 +167,14 @@ async def poll(request: web.Request) -> web.Response:
                          N_("I could not read that message. Please type it again."), 400) from None
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
-    identity_id: int | None = None
     while True:
-        async with request.app[SESSIONS]() as session:
-            if identity_id is None:  # a visitor may poll before their first message created the identity
-                identity = await repos.find_identity(session, CHANNEL, visitor)
-                identity_id = identity.id if identity else None
-            rows = await repos.sent_messages(session, identity_id, after) if identity_id else []
+        rows = await request.app[WEB_CHAT].delivered(visitor, after)
         remaining = deadline - loop.time()
         if rows or remaining <= 0:
             break
         # Another worker may deliver: look again at least every 5 s even without a local wake-up.
         await request.app[WEB_CHANNEL].wait(visitor, min(remaining, 5.0))
-    messages = [render(row.id, "bot", row.payload, row.created_at.isoformat()) for row in rows]
-    return web.json_response({"messages": messages, "last_id": rows[-1].id if rows else after})
+    return web.json_response({"messages": [render(row) for row in rows], "last_id": rows[-1].id if rows else after})
 
 
 async def post_message(request: web.Request) -> web.Response:

@@ -26,7 +26,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.flows.spec import Inbound, InboundKind
@@ -298,12 +297,12 @@ class _WindowClosed(Exception):
 class WhatsAppChannel:
     """One business number: the webhook routes, the processor of stored bodies, and the sender."""
 
-    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+    def __init__(self, settings: Settings, inbox: WhatsAppInbox, clock: Clock) -> None:
         if not settings.whatsapp_token:
             raise ValueError("WhatsAppChannel needs WHATSAPP_TOKEN")
         self.settings = settings
         self.clock = clock
-        self.inbox = WhatsAppInbox(sessions, clock)
+        self.inbox = inbox
         self.client = GraphClient(settings.whatsapp_api_base_url, settings.whatsapp_token,
                                   settings.whatsapp_phone_number_id)
         self.sender = WhatsAppSender(self.client, self.inbox, settings, clock)

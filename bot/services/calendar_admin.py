@@ -105,8 +105,8 @@ class CalendarAdmin:
     """Confirm, move or add holidays; list them; reload corrections written by another process."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: Directory, calendar: WorkingCalendar,
-                 settings: JobSettings | None = None, notify: Callable[[], None] = lambda: None,
-                 lifecycle: Lifecycle | None = None) -> None:
+                 settings: JobSettings | None = None, notify: Callable[[], None] = lambda: None, *,
+                 lifecycle: Lifecycle) -> None:
         self.sessions = sessions
         self.directory = directory
         self.calendar = calendar
@@ -114,7 +114,7 @@ class CalendarAdmin:
         self.rules = rules_with(self.settings.urgent_unit)
         self.notify = notify
         # Logs the "due_moved" events and tells the people concerned, like every other change to a request.
-        self.lifecycle = lifecycle or Lifecycle(directory, calendar, self.settings.default_locale, self.rules)
+        self.lifecycle = lifecycle
 
     async def confirm(self, day: date, actor: str, now: datetime, name: str | None = None) -> Change:
         """Moon sighting confirms the holiday on `day`: every day of it stops being estimated."""

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import flows  # noqa: F401  (registers the flows)
 from bot.domain.calendar import WorkingCalendar
-from bot.domain.deadlines import CASABLANCA, RULES, Rule, due_date, request_due
+from bot.domain.deadlines import CASABLANCA, RULES, Rule, due_date, request_due, rule_for
 from bot.domain.directory import Directory
 from bot.domain.lifecycle import RATINGS, Action, allowed
 from bot.domain.remedies import DECIDED, can_complain_to_head, can_go_to_cdai
@@ -80,7 +80,7 @@ class Conversations:
                  clock: Clock, default_locale: str, notify: Callable[[], None] = lambda: None,
                  rules: Mapping[str, Rule] = RULES,
                  on_linked: Callable[[str, str, str], Awaitable[None]] | None = None,
-                 calendar_admin: CalendarAdmin | None = None) -> None:
+                 calendar_admin: CalendarAdmin | None = None, *, lifecycle: Lifecycle) -> None:
         self.sessions = sessions
         self.directory = directory
         self.calendar = calendar
@@ -90,7 +90,7 @@ class Conversations:
         self.rules = rules  # the deadline rules in force (the urgent unit is a setting)
         self.on_linked = on_linked  # a channel's follow-up when staff link an account (Telegram's command menu)
         self.calendar_admin = calendar_admin
-        self.lifecycle = Lifecycle(directory, calendar, default_locale, rules)
+        self.lifecycle = lifecycle  # the app's one lifecycle, shared with the calendar admin and the jobs
         self.desk = Desk(directory, self.lifecycle, default_locale)
 
     async def handle(self, channel: str, external_id: str, inbound: Inbound, message_id: str | None = None,
@@ -126,6 +126,7 @@ class Conversations:
                     requests=await self.request_views(session, identity.citizen_id, now),
                     profile=await repos.last_profile(session, identity.citizen_id),
                     staff_role=member.role.value if member else None,
+                    rules=self.rules,
                 )
                 new_state, effects = advance(state, inbound, ctx)
                 for effect in effects:
@@ -185,8 +186,11 @@ class Conversations:
                         change = await self.calendar_admin.confirm(day, member.actor, self.clock.now())
                     else:
                         change = await self.calendar_admin.move(day, target, member.actor, self.clock.now())
-                    text = t(N_("Done: the holiday is on {date}; {count} open due dates were recomputed and the "
-                                "people concerned told."), date=t.date(target), count=len(change.moved))
+                    moved = len(change.moved)
+                    text = t.ngettext("Done: the holiday is on {date}; {count} open due date was recomputed and the "
+                                      "people concerned told.", "Done: the holiday is on {date}; {count} open due "
+                                      "dates were recomputed and the people concerned told.", moved,
+                                      date=t.date(target), count=moved)
                 except CalendarError:
                     log.warning("calendar correction refused actor=%s day=%s", member.actor, day)
                     text = t(N_("This change was not possible: the calendar cannot be corrected from here."))
@@ -339,8 +343,7 @@ class Conversations:
                 return
             place = self.directory.get(parent.collectivity_code) or place
         urgent = answers.get("urgent") == "yes"
-        rule_id = {"access": "urgent" if urgent else "access", "head_complaint": "head_answer"}.get(
-            effect.kind, "feedback_answer")
+        rule_id = rule_for(effect.kind, urgent)
         due = due_date(self.rules[rule_id], now, self.calendar)
         reference = new_reference()
         while await repos.reference_taken(session, reference):
@@ -369,7 +372,7 @@ class Conversations:
         on_bab = bool(row and row.on_bab)
         text = receipt(t, kind=effect.kind, reference=reference, place=place_label(place, self.directory, t),
                        received_on=now.astimezone(CASABLANCA).date(), due_on=due.due, urgent=urgent,
-                       on_bab=on_bab, parent=parent.reference if parent else None)
+                       on_bab=on_bab, parent=parent.reference if parent else None, rule=self.rules[rule_id])
         await repos.enqueue(session, identity.id, identity.channel, Outbound(text=text, locale=t.locale), now)
         if effect.kind == Kind.ACCESS and not on_bab:
             await repos.enqueue(session, identity.id, identity.channel, Outbound(text=chafafiya_text(

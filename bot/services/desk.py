@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.deadlines import CASABLANCA, request_due
+from bot.domain.deadlines import CASABLANCA, extension_rule, request_due
 from bot.domain.directory import Directory
 from bot.domain.lifecycle import (
     ARTICLE_7_EXCEPTIONS,
@@ -477,8 +477,11 @@ class Desk:
         request.due_on, request.extended_at = new_due, dt.now
         request.assigned_staff_id = request.assigned_staff_id or dt.member.id
         code = request.collectivity_code
+        # The notice states the extension of the request's own rule (+3 days for an urgent one).
+        extension = extension_rule(request.deadline_rule, self.lifecycle.rules) or self.lifecycle.rules[
+            "access_extension"]
         await self.lifecycle.tell_citizen(dt.session, request, dt.now, lambda ct: notices.extended(
-            ct, request.reference, self.lifecycle.place(code, ct), reason, new_due))
+            ct, request.reference, self.lifecycle.place(code, ct), reason, new_due, extension))
         await self.done(dt, N_("Extended: {reference} is now due by {date}. The citizen is told."), request,
                         date=dt.t.date(new_due))
 

@@ -101,7 +101,9 @@ class Reports:
         for code, group in [("", rows)] + ranked[:15]:
             lines.append(self.stats_line(dt, code, group))
         if len(ranked) > 15:
-            lines.append(t(N_("… and {count} more collectivities."), count=len(ranked) - 15))
+            more = len(ranked) - 15
+            lines.append(t.ngettext("… and {count} more collectivity.", "… and {count} more collectivities.", more,
+                                    count=more))
         await dt.send("\n".join(lines), (("list", t(N_("Back to the inbox"))),))
 
     def stats_line(self, dt: DeskTurn, code: str, rows: list[tables.Request]) -> str:

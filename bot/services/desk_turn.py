@@ -48,7 +48,7 @@ def days_left(dt: DeskTurn, due_on: date) -> str:
     """'3 d left', 'due today' or 'late by 2 d', in the member's language."""
     days = (due_on - dt.today).days
     if days < 0:
-        return dt.t(N_("late by {count} d"), count=-days)
+        return dt.t.ngettext("late by {count} d", "late by {count} d", -days, count=-days)
     if days == 0:
         return dt.t(N_("due today"))
-    return dt.t(N_("{count} d left"), count=days)
+    return dt.t.ngettext("{count} d left", "{count} d left", days, count=days)

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.domain.calendar import WorkingCalendar
-from bot.domain.deadlines import CASABLANCA, Unit, rules_with
+from bot.domain.deadlines import CASABLANCA, Unit
 from bot.domain.directory import Directory
 from bot.domain.remedies import cdai_deadline, head_complaint_deadline
 from bot.domain.requests import Kind
@@ -44,9 +44,6 @@ from bot.services.lifecycle import Lifecycle
 from bot.storage import repos, tables
 from bot.storage.inbox_repo import OPEN
 from bot.storage.staff_repo import active_members
-
-if TYPE_CHECKING:
-    from bot.app import Bab
 
 log = logging.getLogger(__name__)
 
@@ -125,13 +122,13 @@ StaffNotice = Callable[[tables.Request, Translator], Outbound]
 class Jobs:
     """The deadline sweeps over one database; each returns how many notices it queued.
 
+    Built by the composition root (`bot.app.build`) with the app's one lifecycle, calendar and dispatcher wake-up.
     Each sweep takes the active staff members when its caller already has them (`run_all` reads them once).
     """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: Directory, calendar: WorkingCalendar,
                  settings: JobSettings | None = None, notify: Callable[[], None] = lambda: None,
-                 before: Callable[[datetime], Awaitable[Any]] | None = None,
-                 lifecycle: Lifecycle | None = None) -> None:
+                 before: Callable[[datetime], Awaitable[Any]] | None = None, *, lifecycle: Lifecycle) -> None:
         self.sessions = sessions
         self.directory = directory
         self.calendar = calendar
@@ -140,8 +137,7 @@ class Jobs:
         # Run before every full sweep: reloads the calendar overrides another process may have written.
         self.before = before
         # Names places and speaks each person's language the same way as every other notice.
-        self.lifecycle = lifecycle or Lifecycle(directory, calendar, self.settings.default_locale,
-                                                rules_with(self.settings.urgent_unit))
+        self.lifecycle = lifecycle
 
     def _staff_t(self, member: StaffMember) -> Translator:
         return translator(member.locale or self.lifecycle.default_locale)
@@ -342,15 +338,3 @@ class Jobs:
             self.notify()
         return counts
 
-
-def jobs_for(bab: Bab, notify: Callable[[], None] | None = None) -> Jobs:
-    """The sweeps of a running Bab, sharing its calendar admin (reloaded before each full sweep) and lifecycle."""
-    admin = bab.conversations.calendar_admin
-    return Jobs(bab.sessions, bab.directory, bab.calendar, JobSettings.from_settings(bab.settings),
-                notify=notify or bab.dispatcher.wake, before=admin.reload if admin is not None else None,
-                lifecycle=bab.conversations.lifecycle)
-
-
-async def run_all(bab: Bab, now: datetime) -> dict[str, int]:
-    """Run every sweep once at `now` for `bab` (what the scheduler does on each tick, and tests call directly)."""
-    return await jobs_for(bab).run_all(now)

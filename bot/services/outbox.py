@@ -7,11 +7,13 @@ sent again: delivery is at least once, and in order per identity (a later messag
 Each claim takes the first due message of each identity (SKIP LOCKED, and only when no earlier message of that
 identity is pending, which is what keeps two workers in order) together with the few due messages queued right
 behind it. Every identity's claimed messages are then delivered by a task of their own: for each message the
-task reserves a slot in its channel's `Pacer` (the channel's `pace`, when its sender declares one), sleeps until
-that slot, sends, and records the outcome. No task waits for another, so a chat held to one message a second
-delays nobody else; when a recipient would have to wait anyway, consecutive messages are merged into one send if
-the sender knows how. A channel with more than `horizon` seconds of sends already reserved is not claimed for
-until it drains, so a lease never expires on a message that is only waiting for its slot.
+task waits until the recipient's own budget allows it, reserves a slot in its channel's `Pacer` (the channel's
+`pace`, when its sender declares one), sleeps until that slot, sends, and records the outcome (outcomes that
+come together share one transaction). No task waits for another, so a chat held to one message a second delays
+nobody else; when a recipient would have to wait anyway, consecutive messages are merged into one send if the
+sender knows how. A channel with more than `horizon` seconds of sends already reserved is not claimed for until
+it drains, and a recipient whose next slot lies beyond it goes back to the outbox until then, so a lease never
+expires on a message that is only waiting for its slot.
 """
 
 from __future__ import annotations

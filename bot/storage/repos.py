@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.deadlines import CASABLANCA
 from bot.domain.directory import Alias, Collectivity
-from bot.flows.spec import Outbound, Profile, RequestView
+from bot.domain.values import Outbound, Profile, RequestView
 from bot.storage import tables
 
 

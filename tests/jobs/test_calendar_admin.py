@@ -25,7 +25,7 @@ def local(y: int, mo: int, d: int, h: int = 10) -> datetime:
 
 
 def admin_for(bab: Bab, calendar: WorkingCalendar | None = None) -> CalendarAdmin:
-    return CalendarAdmin(bab.sessions, bab.directory, calendar or bab.calendar, JobSettings())
+    return CalendarAdmin(bab.sessions, bab.directory, calendar or bab.calendar, JobSettings(), lifecycle=bab.lifecycle)
 
 
 async def setup(bab: Bab, received: datetime, **kwargs: object) -> tuple[tables.Request, int, int]:

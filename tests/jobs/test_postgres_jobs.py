@@ -13,7 +13,6 @@ from bot.app import build
 from bot.config import Settings
 from bot.domain.deadlines import CASABLANCA
 from bot.services.clock import FixedClock
-from bot.services.jobs import jobs_for
 from bot.services.scheduler import Scheduler
 from bot.storage import tables
 from tests.conftest import postgres_url, reset_schema
@@ -49,11 +48,11 @@ async def test_two_processes_send_each_alert_once(tmp_path: Path) -> None:
                                 kind="complaint", rule="feedback_answer")  # due Fri 20 Nov, no clerk: reminder
                 await f.request(session, citizen, local(2026, 9, 14), one.calendar, code=f.OTHER_COMMUNE,
                                 kind="complaint", rule="feedback_answer")  # overdue since Fri 13 Nov, no clerk
-        first, second = jobs_for(one), jobs_for(two)
+        first, second = one.jobs, two.jobs
         for _ in range(3):
             await asyncio.gather(first.run_all(now), second.run_all(now), first.run_all(now), second.run_all(now))
         # And two schedulers starting at once (each sweeps on start), on the same requests.
-        schedulers = [Scheduler(jobs_for(one), clock), Scheduler(jobs_for(two), clock)]
+        schedulers = [Scheduler(one.jobs, clock), Scheduler(two.jobs, clock)]
         for scheduler in schedulers:
             scheduler.start()
         for _ in range(300):

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from bot.app import Bab
 from bot.domain.deadlines import CASABLANCA
 from bot.services.clock import FixedClock
-from bot.services.jobs import jobs_for
 from bot.services.scheduler import Scheduler
 from bot.storage import tables
 from tests.jobs import factories as f
@@ -21,7 +20,7 @@ def local(y: int, mo: int, d: int, h: int = 10) -> datetime:
 
 
 async def started_and_swept(bab: Bab, clock: FixedClock) -> Scheduler:
-    scheduler = Scheduler(jobs_for(bab), clock)
+    scheduler = Scheduler(bab.jobs, clock)
     scheduler.start()
     assert scheduler.running
     for _ in range(200):
@@ -70,7 +69,7 @@ async def test_restart_after_a_week_of_downtime_sends_each_missed_alert_once(bab
 
 
 async def test_a_failing_sweep_is_counted_as_a_failure(bab: Bab, clock: FixedClock) -> None:
-    jobs = jobs_for(bab)
+    jobs = bab.jobs
 
     async def broken(_now: datetime) -> None:
         raise RuntimeError("lost connection")

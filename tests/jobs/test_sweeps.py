@@ -55,16 +55,16 @@ async def test_reminders_five_and_one_working_days_before(bab: Bab, clock: Fixed
     request = await file(bab, local(2026, 10, 26))
     assert request.due_on == date(2026, 11, 25)
     # Mon 16: 17, 19, 20, 23, 24, 25 = 6 working days left: too early.
-    assert (await jobs.run_all(bab, clock.now()))["reminders"] == 0
+    assert (await bab.jobs.run_all(clock.now()))["reminders"] == 0
     clock.advance(days=1)  # Tue 17: 5 left
-    assert (await jobs.run_all(bab, clock.now()))["reminders"] == 1
-    assert (await jobs.run_all(bab, clock.now()))["reminders"] == 0  # twice: once
+    assert (await bab.jobs.run_all(clock.now()))["reminders"] == 1
+    assert (await bab.jobs.run_all(clock.now()))["reminders"] == 0  # twice: once
     clock.advance(days=1)  # Wed 18 (holiday): still 5 left, nothing new
-    assert (await jobs.run_all(bab, clock.now()))["reminders"] == 0
+    assert (await bab.jobs.run_all(clock.now()))["reminders"] == 0
     clock.advance(days=6)  # Tue 24: 1 left
-    assert (await jobs.run_all(bab, clock.now()))["reminders"] == 1
+    assert (await bab.jobs.run_all(clock.now()))["reminders"] == 1
     clock.advance(days=1)  # Wed 25, due today: the 1-day reminder was sent, nothing more
-    assert (await jobs.run_all(bab, clock.now()))["reminders"] == 0
+    assert (await bab.jobs.run_all(clock.now()))["reminders"] == 0
     sent = await messages(bab, who["clerk"])
     assert len(sent) == 2
     assert [m.payload["locale"] for m in sent] == ["fr", "fr"]
@@ -79,7 +79,7 @@ async def test_downtime_sends_only_the_nearest_reminder(bab: Bab, clock: FixedCl
     who = await people(bab, clock.now())
     await file(bab, local(2026, 10, 26))  # due Wed 25 Nov
     clock.advance(days=8)  # down from Mon 16 to Tue 24: the 5-day reminder is stale, the 1-day one is due
-    assert (await jobs.run_all(bab, clock.now()))["reminders"] == 1
+    assert (await bab.jobs.run_all(clock.now()))["reminders"] == 1
     async with bab.sessions() as session:
         keys = list(await session.scalars(select(tables.Alert.dedupe_key)))
     assert [k for k in keys if k.startswith("reminder")] == [k for k in keys if k.endswith(":1")]
@@ -91,9 +91,9 @@ async def test_overdue_access_request(bab: Bab, clock: FixedClock) -> None:
     # Received Thu 15 Oct: Fri 16 (1), 19–23 (2–6), 26–30 (7–11), 2–5 Nov (12–15), 9–13 (16–20): due Fri 13 Nov.
     request = await file(bab, local(2026, 10, 15))
     assert request.due_on == date(2026, 11, 13)
-    first = await jobs.run_all(bab, clock.now())
+    first = await bab.jobs.run_all(clock.now())
     assert first == {"reminders": 0, "overdue": 2, "escalations": 0, "digests": 2}
-    assert await jobs.run_all(bab, clock.now()) == {"reminders": 0, "overdue": 0, "escalations": 0, "digests": 0}
+    assert await bab.jobs.run_all(clock.now()) == {"reminders": 0, "overdue": 0, "escalations": 0, "digests": 0}
     async with bab.sessions() as session:
         row = await session.get(tables.Request, request.id)
         assert row is not None and row.overdue_at == clock.now()
@@ -123,7 +123,7 @@ async def test_overdue_feedback_just_says_it_is_late(bab: Bab, clock: FixedClock
     # Complaint received Mon 14 Sep 2026: +60 calendar days = Fri 13 Nov, a working day.
     request = await file(bab, local(2026, 9, 14), kind="complaint", rule="feedback_answer", locale="fr")
     assert request.due_on == date(2026, 11, 13)
-    await jobs.run_all(bab, clock.now())
+    await bab.jobs.run_all(clock.now())
     (to_citizen,) = await messages(bab, who["amina"])
     assert to_citizen.payload["options"] == [] and to_citizen.payload["locale"] == "fr"
     assert request.reference in to_citizen.payload["text"]
@@ -134,7 +134,7 @@ async def test_head_answer_overdue_points_to_the_cdai(bab: Bab, clock: FixedCloc
     # Complaint to the head received Wed 28 Oct: +15 calendar days = Thu 12 Nov (working).
     request = await file(bab, local(2026, 10, 28), kind="head_complaint", rule="head_answer", locale="fr")
     assert request.due_on == date(2026, 11, 12)
-    await jobs.run_all(bab, clock.now())
+    await bab.jobs.run_all(clock.now())
     (to_citizen,) = await messages(bab, who["amina"])
     assert "CDAI" in to_citizen.payload["text"]
     assert [option["id"] for option in to_citizen.payload["options"]] == [f"go:cdai:{request.reference}"]
@@ -148,7 +148,7 @@ async def test_head_answer_overdue_points_to_the_cdai(bab: Bab, clock: FixedCloc
 async def test_no_clerk_means_the_coordinators_hear(bab: Bab, clock: FixedClock) -> None:
     who = await people(bab, clock.now())
     await file(bab, local(2026, 10, 15), code=f.OTHER_COMMUNE)  # a commune without clerks, due Fri 13 Nov
-    counts = await jobs.run_all(bab, clock.now())
+    counts = await bab.jobs.run_all(clock.now())
     assert counts["overdue"] == 2  # the province coordinators + the citizen
     assert await messages(bab, who["clerk"]) == []
     province = await messages(bab, who["province"])
@@ -158,14 +158,14 @@ async def test_no_clerk_means_the_coordinators_hear(bab: Bab, clock: FixedClock)
 async def test_escalation_twenty_working_days_past_due(bab: Bab, clock: FixedClock) -> None:
     who = await people(bab, clock.now())
     request = await file(bab, local(2026, 10, 15))  # due Fri 13 Nov
-    await jobs.run_all(bab, clock.now())
+    await bab.jobs.run_all(clock.now())
     region_before = len(await messages(bab, who["region"]))
     # 20 working days after Fri 13 Nov is Mon 14 Dec (16–17, 19–20, 23–27, 30 Nov–4 Dec, 7–11, 14).
     clock.moment = local(2026, 12, 11).astimezone(clock.moment.tzinfo)
-    assert (await jobs.run_all(bab, clock.now()))["escalations"] == 0
+    assert (await bab.jobs.run_all(clock.now()))["escalations"] == 0
     clock.moment = local(2026, 12, 14).astimezone(clock.moment.tzinfo)
-    assert (await jobs.run_all(bab, clock.now()))["escalations"] == 1
-    assert (await jobs.run_all(bab, clock.now()))["escalations"] == 0
+    assert (await bab.jobs.run_all(clock.now()))["escalations"] == 1
+    assert (await bab.jobs.run_all(clock.now()))["escalations"] == 0
     region = await messages(bab, who["region"])
     escalations = [m for m in region[region_before:] if request.reference in m.payload["text"]
                    and m.payload["locale"] == "ar"]
@@ -187,16 +187,16 @@ async def test_escalation_twenty_working_days_past_due(bab: Bab, clock: FixedClo
 async def test_digest_hour_and_nothing_to_say(bab: Bab, clock: FixedClock) -> None:
     who = await people(bab, clock.now())
     # Nothing open: no digest at all.
-    assert (await jobs.run_all(bab, clock.now()))["digests"] == 0
+    assert (await bab.jobs.run_all(clock.now()))["digests"] == 0
     await file(bab, local(2026, 11, 13))  # due in December, not this week: still nothing to say
-    assert (await jobs.run_all(bab, clock.now()))["digests"] == 0
+    assert (await bab.jobs.run_all(clock.now()))["digests"] == 0
     await file(bab, local(2026, 10, 26))  # due Wed 25 Nov: within 7 days from Thu 19
     clock.moment = local(2026, 11, 19, 7).astimezone(clock.moment.tzinfo)  # 07:00, before the digest hour
-    assert (await jobs.run_all(bab, clock.now()))["digests"] == 0
+    assert (await bab.jobs.run_all(clock.now()))["digests"] == 0
     clock.moment = local(2026, 11, 19, 8).astimezone(clock.moment.tzinfo)
-    assert (await jobs.run_all(bab, clock.now()))["digests"] == 2
+    assert (await bab.jobs.run_all(clock.now()))["digests"] == 2
     clock.advance(hours=5)
-    assert (await jobs.run_all(bab, clock.now()))["digests"] == 0  # once a day
+    assert (await bab.jobs.run_all(clock.now()))["digests"] == 0  # once a day
     (digest,) = await messages(bab, who["region"])
     assert digest.payload["locale"] == "ar"
 
@@ -205,16 +205,16 @@ async def test_quiet_hours(bab: Bab, clock: FixedClock) -> None:
     await people(bab, clock.now())
     await file(bab, local(2026, 10, 15))  # overdue since Sat 14 Nov
     clock.moment = local(2026, 11, 17, 3).astimezone(clock.moment.tzinfo)
-    assert await jobs.run_all(bab, clock.now()) == {"reminders": 0, "overdue": 0, "escalations": 0, "digests": 0}
+    assert await bab.jobs.run_all(clock.now()) == {"reminders": 0, "overdue": 0, "escalations": 0, "digests": 0}
     clock.advance(hours=5)  # 08:00
-    assert (await jobs.run_all(bab, clock.now()))["overdue"] == 2
+    assert (await bab.jobs.run_all(clock.now()))["overdue"] == 2
 
 
 async def test_answered_and_closed_requests_are_left_alone(bab: Bab, clock: FixedClock) -> None:
     who = await people(bab, clock.now())
     await file(bab, local(2026, 10, 15), status="answered", answered_at=local(2026, 11, 12))
     await file(bab, local(2026, 10, 15), status="withdrawn")
-    counts = await jobs.run_all(bab, clock.now())
+    counts = await bab.jobs.run_all(clock.now())
     assert counts["overdue"] == 0
     assert await messages(bab, who["amina"]) == []
     # The answer in the last 7 days is news for the coordinators' digest.
@@ -226,7 +226,7 @@ async def test_extended_request_is_due_later(bab: Bab, clock: FixedClock) -> Non
     # Received Thu 15 Oct, due Fri 13 Nov, extended: +20 working days = Mon 14 Dec (see above): not overdue.
     request = await file(bab, local(2026, 10, 15), kind="access", extended_at=local(2026, 11, 2))
     assert request.due_on == date(2026, 12, 14)
-    assert (await jobs.run_all(bab, clock.now()))["overdue"] == 0
+    assert (await bab.jobs.run_all(clock.now()))["overdue"] == 0
 
 
 async def test_digest_hour_is_moroccan_time_in_ramadan(bab: Bab, clock: FixedClock) -> None:
@@ -240,16 +240,17 @@ async def test_digest_hour_is_moroccan_time_in_ramadan(bab: Bab, clock: FixedClo
         assert identity is not None
         soon = await f.request(session, identity, local(2026, 3, 2), bab.calendar, rule="urgent")
     assert soon.due_on == date(2026, 3, 5)  # Mon 2 + 3 calendar days = Thu 5 Mar
-    assert (await jobs.run_all(bab, clock.now()))["digests"] == 0
+    assert (await bab.jobs.run_all(clock.now()))["digests"] == 0
     clock.advance(minutes=30)  # 08:00 UTC = 08:00 in Casablanca during Ramadan
-    assert (await jobs.run_all(bab, clock.now()))["digests"] == 2
+    assert (await bab.jobs.run_all(clock.now()))["digests"] == 2
 
 
 async def test_digest_waits_for_the_awake_hours(bab: Bab, clock: FixedClock) -> None:
     # A digest hour set before the quiet hours end still sends nothing before 08:00 (Moroccan time).
     await people(bab, clock.now())
     await file(bab, local(2026, 10, 26))  # due Wed 25 Nov: within 7 days from Thu 19
-    early = jobs.Jobs(bab.sessions, bab.directory, bab.calendar, jobs.JobSettings(digest_hour=6))
+    early = jobs.Jobs(bab.sessions, bab.directory, bab.calendar, jobs.JobSettings(digest_hour=6),
+                      lifecycle=bab.lifecycle)
     clock.moment = local(2026, 11, 19, 7).astimezone(clock.moment.tzinfo)
     assert await early.digest(clock.now()) == 0
     clock.moment = local(2026, 11, 19, 8).astimezone(clock.moment.tzinfo)

@@ -20,6 +20,12 @@ from bot.storage import repos, tables
 from tests.conftest import MONDAY_MORNING, postgres_url, reset_schema
 
 
+@pytest.fixture
+def bab(db_bab: Bab) -> Bab:
+    """Every test here runs on SQLite and on PostgreSQL (tests/conftest.py `db_settings`)."""
+    return db_bab
+
+
 class FlakySender:
     """A channel whose first `failures` sends fail; records what got through, in order."""
 

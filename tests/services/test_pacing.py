@@ -197,6 +197,8 @@ def texts_to(api: FakeTelegramAPI, chat_id: int) -> list[str]:
 
 async def test_a_flooded_chat_does_not_delay_another_chat(paced_bab: Bab, limited_api: FakeTelegramAPI) -> None:
     flooded, other = 7001, 7002
+    limits = limited_api.limits
+    assert limits is not None
     await queue(paced_bab, "telegram", str(flooded), [f"Avis {number}" for number in range(30)])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -205,8 +207,8 @@ async def test_a_flooded_chat_does_not_delay_another_chat(paced_bab: Bab, limite
         await until(lambda: len(limited_api.sent_to(flooded)) >= 3)  # its burst went; the rest waits its pace
         started = loop.time()
         await paced_bab.conversations.handle("telegram", str(other), Inbound(kind=InboundKind.TEXT, text="Bonjour"))
-        await until(lambda: any(chat == other for _, chat in limited_api.limits.accepted))  # type: ignore[union-attr]
-        latency = next(at for at, chat in limited_api.limits.accepted if chat == other) - started  # type: ignore[union-attr]
+        await until(lambda: any(chat == other for _, chat in limits.accepted))
+        latency = next(at for at, chat in limits.accepted if chat == other) - started
         assert latency < 0.5, latency  # milliseconds in practice; the flooded chat has seconds to go
         async with asyncio.timeout(10):  # the flooded chat: about three seconds at one message a second
             while not all(row.status == "sent" for row in await rows(paced_bab)):
@@ -220,7 +222,7 @@ async def test_a_flooded_chat_does_not_delay_another_chat(paced_bab: Bab, limite
     numbers = [int(found) for text in texts_to(limited_api, flooded) for found in re.findall(r"Avis (\d+)", text)]
     assert numbers == list(range(30))
     assert len(limited_api.sent_to(flooded)) < 30
-    assert limited_api.limits is not None and limited_api.limits.errors == 0
+    assert limits.errors == 0
     assert len(limited_api.sent_to(other)) >= 2  # the greeting and the menu
 
 
@@ -231,7 +233,7 @@ async def test_queued_messages_are_merged_only_when_the_chat_would_wait(paced_ba
     await paced_bab.dispatcher.dispatch_once()
     sent = texts_to(limited_api, chat)
     # Two of Telegram's burst of three went one by one, at once; the third would have waited (the pacer keeps
-    # a tenth of a second of the burst in hand), so it and the ones behind it went as one message.
+    # a fifth of a second of the burst in hand), so it and the ones behind it went as one message.
     assert sent == ["Avis 0", "Avis 1", "Avis 2\n\nAvis 3\n\nAvis 4\n\nAvis 5"]
     assert [row.status for row in await rows(paced_bab)] == ["sent"] * 6
     assert limited_api.limits is not None and limited_api.limits.errors == 0

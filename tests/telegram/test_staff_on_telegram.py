@@ -9,7 +9,6 @@ from sqlalchemy import select
 from bot.app import Bab
 from bot.domain.requests import find_reference
 from bot.domain.staff import Role
-from bot.services.jobs import run_all
 from bot.services.staff import StaffAdmin
 from bot.storage import tables
 from tests.fakes import telegram_api as tg
@@ -131,7 +130,7 @@ async def test_scheduled_overdue_notice_reaches_the_citizen_once(citizen: Telegr
     reference = await file_for(citizen)
     await citizen.replies()
     citizen.bab.clock.advance(days=31)  # type: ignore[attr-defined]  # due 15 Dec; now 17 Dec 10:00
-    counts = await run_all(citizen.bab, citizen.bab.clock.now())
+    counts = await citizen.bab.jobs.run_all(citizen.bab.clock.now())
     assert counts["overdue"] >= 1, counts
     notice = await citizen.replies()  # dispatches the outbox to the fake Bot API
     assert reference in citizen.texts(notice), notice
@@ -139,7 +138,7 @@ async def test_scheduled_overdue_notice_reaches_the_citizen_once(citizen: Telegr
     assert any(item.endswith(f"go:complain:{reference}") for item in data), data
     assert (await request_row(citizen.bab, reference)).overdue_at is not None
 
-    again = await run_all(citizen.bab, citizen.bab.clock.now())
+    again = await citizen.bab.jobs.run_all(citizen.bab.clock.now())
     assert not any(again.values()), again
     assert await citizen.replies() == []
 

@@ -11,7 +11,6 @@ from bot.config import Settings
 from bot.domain.directory import Directory
 from bot.domain.requests import find_reference
 from bot.services.clock import FixedClock
-from bot.services.jobs import run_all
 from bot.storage import tables
 from tests.fakes import whatsapp_payloads as wp
 from tests.fakes.whatsapp_api import FakeGraphAPI
@@ -25,7 +24,7 @@ async def overdue_after_a_month(amina: WhatsAppCitizen) -> str:
                                                          "Tétouan"))
     assert reference is not None
     amina.clock.advance(days=31)  # due 15 Dec; now 17 Dec: her last message is a month old
-    counts = await run_all(amina.bab, amina.clock.now())
+    counts = await amina.bab.jobs.run_all(amina.clock.now())
     assert counts["overdue"] >= 1, counts
     return reference
 
