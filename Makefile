@@ -29,8 +29,9 @@ migrate: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
-# Every benchmarks/bench_*.py in turn, each printing its figures (about four minutes on 2 cores; bench_pacing
-# talks to fake APIs on 127.0.0.1 only). DATABASE_URL=postgresql+asyncpg://… measures on an empty PostgreSQL.
+# Every benchmarks/bench_*.py in turn, each printing its figures (about two and a half minutes on 2 cores;
+# bench_pacing talks to fake APIs on 127.0.0.1 only). For PostgreSQL, DATABASE_URL=… (bench_core, bench_desk:
+# an empty database) and BENCH_DATABASE_URL=… (bench_pacing: a throwaway one, emptied before each scenario).
 bench: $(VENV)/.installed-run
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 

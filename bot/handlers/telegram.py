@@ -50,6 +50,7 @@ from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.flows.spec import Inbound, InboundKind
+from bot.handlers import text_parts
 from bot.i18n import N_, locale_for_hint, translator
 from bot.services import media
 from bot.services.conversations import Conversations, NewAttachment
@@ -112,53 +113,17 @@ def utf16_len(text: str) -> int:
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Cut `text` into pieces Telegram accepts, at line boundaries when possible, then at spaces, then anywhere."""
-    if utf16_len(text) <= limit:
-        return [text] if text else []
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if utf16_len(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            pieces.append(current)
-        current = ""
-        while utf16_len(line) > limit:
-            cut = _cut(line, limit)
-            pieces.append(line[:cut].rstrip())
-            line = line[cut:].lstrip(" ")
-        current = line
-    if current:
-        pieces.append(current)
-    return pieces
-
-
-def _cut(line: str, limit: int) -> int:
-    """Where to cut a line longer than `limit`: the last space that keeps the head within it, else the limit."""
-    end = 0
-    units = 0
-    for index, char in enumerate(line):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > limit:
-            break
-        end = index + 1
-    space = line.rfind(" ", 0, end)
-    return space if space > end // 2 else end
+    """Cut `text` into pieces Telegram accepts (counted in UTF-16 units), at line ends, then spaces."""
+    return text_parts.split_text(text, limit, utf16_len)
 
 
 def callback_data(version: int | None, option_id: str) -> str | None:
     """'<version>|<option id>' for a button, or None when it would not fit Telegram's 64 bytes."""
-    data = f"{'' if version is None else version}|{option_id}"
+    data = text_parts.choice_id(version, option_id)
     return data if len(data.encode()) <= MAX_CALLBACK_BYTES else None
 
 
-def parse_callback(data: str | None) -> Inbound:
-    """A button press; anything malformed becomes a choice without version, which the core treats as stale."""
-    raw_version, sep, option_id = (data or "").partition("|")
-    version = int(raw_version) if sep and raw_version.isdigit() else None
-    return Inbound(kind=InboundKind.CHOICE, choice_id=option_id if sep else (data or ""), version=version)
+parse_callback = text_parts.parse_choice  # a button press; malformed data is a stale choice for the core
 
 
 def keyboard(options: Sequence[dict[str, Any]], version: int | None) -> InlineKeyboardMarkup | None:
