@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from rapidfuzz import fuzz
 
@@ -88,22 +88,18 @@ class Turn:
         """Answer a button that is not on the current question (an old message, or a forged id)."""
         self.error(N_("That button belongs to an earlier question. Here is where we are now:"))
 
-    def go(self, target: str, remember: bool = True) -> None:
-        """Move to `target` ('step' in this flow or 'flow:step'), bump the version, and ask its question."""
-        flow, _, step = target.rpartition(":")
-        flow = flow or self.state.flow or "menu"
+    def go(self, target: str, remember: bool = True, scratch: Mapping[str, Any] | None = None) -> None:
+        """Move to `target` ('step' in this flow or 'flow:step') with `scratch` added, and ask its question."""
+        flow = target.rpartition(":")[0] or self.state.flow or "menu"
         return_to = self.state.scratch.pop("return_to", None)
         if return_to and flow == self.state.flow:
-            flow, _, step = str(return_to).rpartition(":")
-        if remember and self.state.flow == flow and self.state.step:
-            self.state.history.append(self.state.step)
-        if flow != self.state.flow:
-            self.state.history = []
-            self.state.scratch = {}
-            if flow != "menu":
-                self.state.answers = {}
-        self.state.flow, self.state.step = flow, step
-        self.state.version += 1
+            target = str(return_to)
+        move(self.state, target, remember=remember, scratch=scratch)
+        self.prompt()
+
+    def ask_again(self) -> None:
+        """Ask the current step's question again under a new version, so the earlier buttons go stale."""
+        renew(self.state)
         self.prompt()
 
     def set_locale(self, locale: str) -> None:
@@ -111,6 +107,30 @@ class Turn:
         self.state.locale = locale
         self.state.locale_confirmed = True
         self.effects.append(SetLocale(locale))
+
+
+def move(state: State, target: str, *, remember: bool = True, history: list[str] | None = None,
+         scratch: Mapping[str, Any] | None = None, fresh: bool = False) -> None:
+    """Point `state` at `target` ('step' in its flow or 'flow:step') under a new version: the one way to navigate."""
+    flow, _, step = target.rpartition(":")
+    flow = flow or state.flow or "menu"
+    if flow != state.flow or fresh:  # a flow starts with nothing of another's history and scratch
+        state.history = []
+        state.scratch = {}
+        if flow != state.flow and flow != "menu":
+            state.answers = {}
+    elif remember and state.step:
+        state.history.append(state.step)
+    if history is not None:
+        state.history = list(history)
+    state.scratch.update(scratch or {})
+    state.flow, state.step = flow, step
+    renew(state)
+
+
+def renew(state: State) -> None:
+    """Give `state` a new version without moving it: buttons sent before now are stale."""
+    state.version += 1
 
 
 class Step(Protocol):
@@ -228,7 +248,7 @@ def advance(state: State, inbound: Inbound, ctx: Context) -> tuple[State, list[E
     step = current_step(turn.state)
     if step is None:
         turn.state.flow, turn.state.step = "menu", "main"
-        turn.state.version += 1
+        renew(turn.state)
         turn.say(N_("Salam! I am Bab, the door to your collectivity. I can send a request for information "
                     "(law 31-13) or a complaint, observation or suggestion (decree 2-17-265) to your commune, "
                     "province or region, and follow it up with you."))
@@ -268,9 +288,7 @@ def run_global(turn: Turn, command: str) -> None:
     elif command == "back":
         if state.history:
             state.scratch.pop("return_to", None)
-            previous = state.history.pop()
-            state.step = previous
-            state.version += 1
+            move(state, state.history.pop(), remember=False)
             turn.prompt()
         else:
             turn.go("menu:main", remember=False)
@@ -300,7 +318,7 @@ def resume_saved(turn: Turn) -> None:
     state.answers = dict(saved.get("answers") or {})
     state.scratch = dict(saved.get("scratch") or {})
     state.history = list(saved.get("history") or [])
-    state.version += 1
+    renew(state)
     if current_step(state) is None:
         state.flow, state.step = "menu", "main"
     turn.prompt()

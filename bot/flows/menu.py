@@ -38,8 +38,7 @@ def menu_question(turn: Turn) -> str:
 def on_menu(turn: Turn, option: Option) -> bool:
     if option.id.startswith("lang:"):
         turn.set_locale(option.id.partition(":")[2])
-        turn.state.version += 1
-        turn.prompt()
+        turn.ask_again()
         return True
     if not turn.state.locale_confirmed and turn.state.locale:
         # Picking something in the proposed language is the confirmation we asked for.
@@ -53,8 +52,7 @@ def on_menu(turn: Turn, option: Option) -> bool:
                     "• My requests: follow or withdraw what you sent.\n\n"
                     "Type menu, back, cancel or language at any time."),
                  **delays(turn.t, turn.ctx.rules, access="access", urgent="urgent", feedback="feedback_answer"))
-        turn.state.version += 1
-        turn.prompt()
+        turn.ask_again()
         return True
     turn.go(f"{option.id}:{FLOWS[option.id].start}", remember=False)
     return True

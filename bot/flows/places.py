@@ -56,8 +56,7 @@ class PickPlace:
 
     def offer(self, turn: Turn, codes: list[str]) -> None:
         turn.state.scratch["candidates"] = codes
-        turn.state.version += 1
-        turn.prompt()
+        turn.ask_again()
 
     def handle(self, turn: Turn, inbound: Inbound) -> None:
         directory = turn.ctx.directory
@@ -65,8 +64,7 @@ class PickPlace:
             option = match_option(turn, self.candidates(turn), inbound)
             if option is RETRY:
                 turn.state.scratch.pop("candidates", None)
-                turn.state.version += 1
-                turn.prompt()
+                turn.ask_again()
                 return
             if option is not None:
                 turn.state.scratch.pop("candidates", None)

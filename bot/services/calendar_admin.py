@@ -55,6 +55,7 @@ class Change:
 
     overrides: tuple[Override, ...]
     moved: tuple[Moved, ...]
+    calendar: tuple[Override, ...] = ()  # every stored override once the change is committed, for `adopt`
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,31 @@ def _pick(calendar: WorkingCalendar, day: date, name: str | None, estimated_only
     return found[0]
 
 
+Plan = Callable[[WorkingCalendar], Awaitable[list[Override]]]
+
+
+def _confirm_plan(day: date, name: str | None) -> Plan:
+    """The overrides that confirm the estimated holiday on `day`, every day of it."""
+    async def plan(current: WorkingCalendar) -> list[Override]:
+        holiday = _pick(current, day, name, estimated_only=True)
+        return [Override(d, "holiday", holiday.name, "confirmed") for d in _block(current, day, holiday.name)]
+
+    return plan
+
+
+def _move_plan(day: date, to: date, name: str | None) -> Plan:
+    """The overrides that move the estimated holiday on `day` (all its days, by the same shift) to `to`."""
+    async def plan(current: WorkingCalendar) -> list[Override]:
+        holiday = _pick(current, day, name, estimated_only=True)
+        shift = to - day
+        old = _block(current, day, holiday.name)
+        new = [d + shift for d in old]
+        away = [Override(d, "working", holiday.name, "moved") for d in old if d not in new]
+        return away + [Override(d, "holiday", holiday.name, "moved") for d in new]
+
+    return plan
+
+
 class CalendarAdmin:
     """Confirm, move or add holidays; list them; reload corrections written by another process."""
 
@@ -118,26 +144,26 @@ class CalendarAdmin:
 
     async def confirm(self, day: date, actor: str, now: datetime, name: str | None = None) -> Change:
         """Moon sighting confirms the holiday on `day`: every day of it stops being estimated."""
-        async def plan(current: WorkingCalendar) -> list[Override]:
-            holiday = _pick(current, day, name, estimated_only=True)
-            return [Override(d, "holiday", holiday.name, "confirmed") for d in _block(current, day, holiday.name)]
-
-        return await self._apply(plan, actor, now)
+        return await self._apply(_confirm_plan(day, name), actor, now)
 
     async def move(self, day: date, to: date, actor: str, now: datetime, name: str | None = None) -> Change:
         """The holiday on `day` falls on `to` instead; a several-day holiday moves as a whole, by the same shift."""
         if to == day:
             raise CalendarError("the new date is the same as the old one")
+        return await self._apply(_move_plan(day, to, name), actor, now)
 
-        async def plan(current: WorkingCalendar) -> list[Override]:
-            holiday = _pick(current, day, name, estimated_only=True)
-            shift = to - day
-            old = _block(current, day, holiday.name)
-            new = [d + shift for d in old]
-            away = [Override(d, "working", holiday.name, "moved") for d in old if d not in new]
-            return away + [Override(d, "holiday", holiday.name, "moved") for d in new]
+    async def correct(self, session: AsyncSession, day: date, to: date, actor: str, now: datetime) -> Change:
+        """Confirm (`to` is `day`) or move the estimated holiday on `day` in the caller's transaction; `adopt` the
+        result once that transaction is committed."""
+        plan = _confirm_plan(day, None) if to == day else _move_plan(day, to, None)
+        return await self._write(session, plan, actor, now)
 
-        return await self._apply(plan, actor, now)
+    def adopt(self, change: Change) -> None:
+        """Make a committed change the running calendar's (call it only after the commit)."""
+        self.calendar.set_overrides(change.calendar)
+        log.info("calendar corrected: %s days, %s due dates moved", len(change.overrides), len(change.moved))
+        if change.moved:
+            self.notify()
 
     async def add(self, day: date, name: str, actor: str, now: datetime) -> Change:
         """An exceptional public holiday on `day` (a decree, a royal decision)."""
@@ -176,31 +202,33 @@ class CalendarAdmin:
             self.notify()
         return True
 
-    async def _apply(self, plan: Callable[[WorkingCalendar], Awaitable[list[Override]]], actor: str, now: datetime) -> Change:
+    async def _apply(self, plan: Plan, actor: str, now: datetime) -> Change:
         """Write the planned overrides and recompute open deadlines in one transaction, then swap the calendar."""
         async with self.sessions() as session, session.begin():
-            stored = {o.day: o for o in await load_overrides(session)}
-            current = self.calendar.with_overrides(stored.values())
-            planned = await plan(current)
-            for override in planned:
-                row = await session.get(tables.CalendarOverride, override.day)
-                if row is None:
-                    session.add(tables.CalendarOverride(day=override.day, kind=override.kind, name=override.name,
-                                                        source=override.source, actor=actor, created_at=now))
-                else:
-                    row.kind, row.name, row.source = override.kind, override.name, override.source
-                    row.actor, row.created_at = actor, now
-                stored[override.day] = override
-            await session.flush()
-            everything = sorted(stored.values(), key=lambda o: o.day)
-            corrected = self.calendar.with_overrides(everything)
-            moved = await self._recompute(session, corrected, actor, now, [o.day for o in planned])
+            change = await self._write(session, plan, actor, now)
         # Only after the commit: a failed transaction leaves the running calendar as it was.
-        self.calendar.set_overrides(everything)
-        log.info("calendar corrected by %s: %s days, %s due dates moved", actor, len(planned), len(moved))
-        if moved:
-            self.notify()
-        return Change(tuple(planned), tuple(moved))
+        self.adopt(change)
+        return change
+
+    async def _write(self, session: AsyncSession, plan: Plan, actor: str, now: datetime) -> Change:
+        """Write the planned overrides and recompute open deadlines in the caller's transaction."""
+        stored = {o.day: o for o in await load_overrides(session)}
+        current = self.calendar.with_overrides(stored.values())
+        planned = await plan(current)
+        for override in planned:
+            row = await session.get(tables.CalendarOverride, override.day)
+            if row is None:
+                session.add(tables.CalendarOverride(day=override.day, kind=override.kind, name=override.name,
+                                                    source=override.source, actor=actor, created_at=now))
+            else:
+                row.kind, row.name, row.source = override.kind, override.name, override.source
+                row.actor, row.created_at = actor, now
+            stored[override.day] = override
+        await session.flush()
+        everything = sorted(stored.values(), key=lambda o: o.day)
+        corrected = self.calendar.with_overrides(everything)
+        moved = await self._recompute(session, corrected, actor, now, [o.day for o in planned])
+        return Change(tuple(planned), tuple(moved), tuple(everything))
 
     async def _recompute(self, session: AsyncSession, calendar: WorkingCalendar, actor: str, now: datetime,
                          days: list[date]) -> list[Moved]:

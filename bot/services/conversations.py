@@ -23,7 +23,7 @@ from bot.domain.requests import OPEN_STATUSES, Kind, Status, new_reference
 from bot.domain.staff import StaffMember, covers, request_handlers
 from bot.domain.validation import MAX_MESSAGE_CHARS
 from bot.flows import notices
-from bot.flows.engine import STAFF_COMMANDS, Context, advance, global_command
+from bot.flows.engine import STAFF_COMMANDS, Context, advance, global_command, move
 from bot.flows.explain import explain_due
 from bot.flows.places import place_label
 from bot.flows.receipts import chafafiya_text, not_withdrawable, receipt, withdrawn
@@ -46,7 +46,7 @@ from bot.flows.spec import (
 from bot.flows.templates import RESUME
 from bot.i18n import N_, translator
 from bot.services import staff as staff_service
-from bot.services.calendar_admin import CalendarAdmin, CalendarError
+from bot.services.calendar_admin import CalendarAdmin, CalendarError, Change
 from bot.services.clock import Clock
 from bot.services.desk import Desk
 from bot.services.lifecycle import Lifecycle
@@ -97,7 +97,8 @@ class Conversations:
                      attachment: NewAttachment | None = None) -> Handled:
         """Apply `inbound` from (channel, external_id); its replies are in the outbox when this returns."""
         now = self.clock.now()
-        calendar_changes: list[tuple[str, date, date]] = []
+        calendar_changes: list[tuple[date, date]] = []
+        adopted: list[Change] = []
         async with self.sessions() as session, session.begin():
             identity = await repos.identity_for(session, channel, external_id, now)
             stored_text = inbound.text[:MAX_MESSAGE_CHARS] if inbound.text else inbound.choice_id
@@ -131,11 +132,15 @@ class Conversations:
                 new_state, effects = advance(state, inbound, ctx)
                 for effect in effects:
                     await self.execute(session, identity, member, new_state, effect, now, calendar_changes)
+                if calendar_changes and member is not None:
+                    adopted = await self.correct_calendar(session, identity, member, new_state.locale,
+                                                          calendar_changes, now)
             await repos.save_conversation(session, identity.id, row, new_state.to_json(), new_state.version, now)
             log.info("handled channel=%s identity=%s flow=%s step=%s version=%s", channel, identity.id,
                      new_state.flow, new_state.step, new_state.version)
-        if calendar_changes and member is not None:
-            await self.correct_calendar(identity, member, new_state.locale, calendar_changes)
+        if self.calendar_admin is not None:
+            for change in adopted:  # the running calendar takes a correction only once it is committed
+                self.calendar_admin.adopt(change)
         self.notify()
         if just_linked and self.on_linked is not None:
             try:  # after the commit: the link stands even if the channel's follow-up fails
@@ -146,7 +151,7 @@ class Conversations:
 
     async def execute(self, session: AsyncSession, identity: tables.Identity, member: StaffMember | None,
                       state: State, effect: object, now: datetime,
-                      calendar_changes: list[tuple[str, date, date]]) -> None:
+                      calendar_changes: list[tuple[date, date]]) -> None:
         """Carry out one effect of a turn, in the turn's transaction."""
         if isinstance(effect, Send):
             await repos.enqueue(session, identity.id, identity.channel, effect.message, now)
@@ -172,20 +177,20 @@ class Conversations:
                 await self.desk.handle(turn, effect.inbound)
             calendar_changes.extend(turn.calendar_changes)
 
-    async def correct_calendar(self, identity: tables.Identity, member: StaffMember, locale: str | None,
-                               changes: list[tuple[str, date, date]]) -> None:
-        """Apply holiday corrections chosen on the desk, after the turn's commit (they run their own
-        transaction, which recomputes every open due date), then tell the member what moved."""
+    async def correct_calendar(self, session: AsyncSession, identity: tables.Identity, member: StaffMember,
+                               locale: str | None, changes: list[tuple[date, date]],
+                               now: datetime) -> list[Change]:
+        """Apply the holiday corrections chosen on the desk in the turn's transaction and tell the member what
+        moved; the changes to adopt once it is committed."""
         t = translator(locale or self.default_locale)
-        for action, day, target in changes:
+        adopted: list[Change] = []
+        for day, target in changes:
             if self.calendar_admin is None:
                 text = t(N_("This change was not possible: the calendar cannot be corrected from here."))
             else:
                 try:
-                    if action == "confirm":
-                        change = await self.calendar_admin.confirm(day, member.actor, self.clock.now())
-                    else:
-                        change = await self.calendar_admin.move(day, target, member.actor, self.clock.now())
+                    change = await self.calendar_admin.correct(session, day, target, member.actor, now)
+                    adopted.append(change)
                     moved = len(change.moved)
                     text = t.ngettext("Done: the holiday is on {date}; {count} open due date was recomputed and the "
                                       "people concerned told.", "Done: the holiday is on {date}; {count} open due "
@@ -194,9 +199,8 @@ class Conversations:
                 except CalendarError:
                     log.warning("calendar correction refused actor=%s day=%s", member.actor, day)
                     text = t(N_("This change was not possible: the calendar cannot be corrected from here."))
-            async with self.sessions() as session, session.begin():
-                await repos.enqueue(session, identity.id, identity.channel, Outbound(text=text, locale=t.locale),
-                                    self.clock.now())
+            await repos.enqueue(session, identity.id, identity.channel, Outbound(text=text, locale=t.locale), now)
+        return adopted
 
     async def staff_gate(self, session: AsyncSession, identity: tables.Identity, member: StaffMember | None,
                          state: State, inbound: Inbound, now: datetime) -> tuple[State | None, bool]:
@@ -211,9 +215,8 @@ class Conversations:
                 return state, False
             await repos.enqueue(session, identity.id, identity.channel, notices.staff_linked(t, staff.role, staff.name), now)
             new_state = State.from_json(state.to_json())
-            new_state.flow, new_state.step, new_state.history, new_state.scratch = "desk", "list", [], {}
             new_state.locale = new_state.locale or t.locale
-            new_state.version += 1
+            move(new_state, "desk:list", fresh=True)
             linked_member = await staff_repo.member_for_identity(session, identity.id)
             if linked_member is not None:
                 await self.desk.show(self.desk.turn(session, linked_member, identity, new_state, now))
@@ -228,8 +231,7 @@ class Conversations:
                 await repos.enqueue(session, identity.id, identity.channel, notices.access_revoked(t), now)
             if state.flow == "desk":
                 new_state = State.from_json(state.to_json())
-                new_state.flow, new_state.step, new_state.history, new_state.scratch = "menu", "main", [], {}
-                new_state.version += 1
+                move(new_state, "menu:main", fresh=True)
                 return (new_state if gone is not None else None), False
             if gone is not None:
                 return state, False

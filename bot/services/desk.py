@@ -36,26 +36,33 @@ from bot.domain.staff import (
 )
 from bot.domain.validation import Invalid, check_free_text
 from bot.flows import notices
-from bot.flows.desk import ACTION_LABELS, COMPOSE_PROMPTS, EVENT_LABELS, FILTER_LABELS
+from bot.flows.desk import (
+    COMPOSE_PROMPTS,
+    PAGE_SIZE,
+    HistoryLine,
+    InboxRow,
+    InboxView,
+    RequestCard,
+    Screen,
+    render_inbox,
+    render_request,
+)
+from bot.flows.engine import move, renew
 from bot.flows.labels import (
     ARTICLE_7_LABELS,
-    DELIVERY_LABELS,
     EXTENSION_REASON_LABELS,
     REFUSAL_GROUND_LABELS,
-    kind_label,
-    label,
     status_label,
 )
 from bot.flows.spec import FileRef, Inbound, InboundKind, State
 from bot.i18n import N_, translator
 from bot.services.desk_reports import Reports
-from bot.services.desk_turn import DeskTurn, days_left
+from bot.services.desk_turn import DeskTurn
 from bot.services.lifecycle import Lifecycle
 from bot.storage import inbox_repo, repos, staff_repo, tables
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 5
 FILTERS = ("open", "overdue", "mine", "unassigned", "all")
 
 
@@ -77,11 +84,7 @@ class Desk:
 
     async def goto(self, dt: DeskTurn, step: str, **scratch: Any) -> None:
         """Move to another desk step (remembering this one for 'back') and render it."""
-        if dt.state.step and dt.state.step != step:
-            dt.state.history.append(dt.state.step)
-        dt.state.step = step
-        dt.scratch.update(scratch)
-        dt.state.version += 1
+        move(dt.state, step, remember=dt.state.step != step, scratch=scratch)
         await self.show(dt)
 
     async def show(self, dt: DeskTurn) -> None:
@@ -164,8 +167,7 @@ class Desk:
             log.warning("desk denied actor=%s action=%s", dt.member.actor, action)
             await dt.send(dt.t(N_("I find no request {reference} in your inbox."), reference=reference))
             dt.scratch.pop("ref", None)
-            dt.state.step = "list"
-            dt.state.version += 1
+            move(dt.state, "list", remember=False)
             await self.show_list(dt)
             return None
         return request
@@ -176,37 +178,24 @@ class Desk:
         return FILTERS if dt.member.role is not Role.CLERK else FILTERS[:4]
 
     async def show_list(self, dt: DeskTurn) -> None:
-        t = dt.t
+        """Load the inbox page the state points at and show it."""
         name = str(dt.scratch.get("filter") or "open")
         page = max(int(dt.scratch.get("page") or 0), 0)
         scope = scope_codes(dt.member, self.directory)
         where = inbox_repo.inbox_filter(name, scope=scope, mine=await self.inbox_codes(dt), staff_id=dt.member.id,
                                         today=dt.today)
         rows, total = await inbox_repo.inbox_page(dt.session, where, page * PAGE_SIZE, PAGE_SIZE)
-        if not rows and page:
+        if not rows and page:  # the page emptied since (requests answered): back to the first
             dt.scratch["page"] = 0
             rows, total = await inbox_repo.inbox_page(dt.session, where, 0, PAGE_SIZE)
             page = 0
-        lines = [t(N_("Inbox, {filter}: {count} open"), filter=t(FILTER_LABELS[name]), count=total)]
-        if not rows:
-            lines.append(t(N_("Nothing here.")))
-        for row in rows:
-            lines.append("• " + " · ".join([
-                row.reference + (" ⚡" if row.urgent else ""),
-                kind_label(row.kind, t),
-                self.lifecycle.place(row.collectivity_code, t),
-                days_left(dt, row.due_on),
-                status_label(row.status, t),
-            ]))
-        if total > PAGE_SIZE:
-            lines.append(t(N_("Page {page} of {pages}"), page=page + 1, pages=(total + PAGE_SIZE - 1) // PAGE_SIZE))
-        options = [(f"open:{row.reference}", row.reference) for row in rows]
-        if page > 0:
-            options.append(("p:prev", t(N_("Previous page"))))
-        if (page + 1) * PAGE_SIZE < total:
-            options.append(("p:next", t(N_("Next page"))))
-        options += [(f"f:{other}", t(FILTER_LABELS[other])) for other in self.filters(dt) if other != name]
-        await dt.send("\n".join(lines), tuple(options))
+        view = InboxView(name, page, total, tuple(
+            InboxRow(row.reference, row.urgent, row.kind, row.collectivity_code, row.due_on, row.status)
+            for row in rows), self.filters(dt), dt.today)
+        await self.send(dt, render_inbox(dt.t, view, self.directory))
+
+    async def send(self, dt: DeskTurn, screen: Screen) -> None:
+        await dt.send(screen.text, screen.options, screen.files)
 
     async def handle_list(self, dt: DeskTurn, inbound: Inbound, choice: str) -> None:
         if choice.startswith("f:") and choice[2:] in self.filters(dt):
@@ -219,7 +208,7 @@ class Desk:
         else:
             await self.error(dt, N_("Tap a request, or type its reference."))
             return
-        dt.state.version += 1
+        renew(dt.state)
         await self.show_list(dt)
 
     # ---- one request ------------------------------------------------------------------------------------------
@@ -250,50 +239,31 @@ class Desk:
         request = await self.load(dt, reference, "open")
         if request is None:
             return
-        t = dt.t
         if Action.OPEN in allowed(request.kind, request.status):
             await self.lifecycle.apply(dt.session, request, Action.OPEN, dt.member.actor, dt.now)
             place = request.collectivity_code
             await self.lifecycle.tell_citizen(dt.session, request, dt.now, lambda ct: notices.acknowledged(
                 ct, request.reference, self.lifecycle.place(place, ct)))
+        await self.send(dt, render_request(dt.t, await self.card(dt, request), self.directory))
+
+    async def card(self, dt: DeskTurn, request: tables.Request) -> RequestCard:
+        """The request as its card shows it to this member."""
         assignee = await staff_repo.staff_row(dt.session, request.assigned_staff_id) \
             if request.assigned_staff_id else None
-        lines = [
-            t(N_("{kind} {reference}"), kind=kind_label(request.kind, t), reference=request.reference)
-            + (" ⚡ " + t(N_("urgent")) if request.urgent else ""),
-            t(N_("To: {place}"), place=self.lifecycle.place(request.collectivity_code, t)),
-            t(N_("Status: {status}"), status=status_label(request.status, t)),
-            t(N_("Received on {date}"), date=t.date(request.received_at.astimezone(CASABLANCA).date())),
-            t(N_("Answer due by {date}"), date=t.date(request.due_on)) + f" ({days_left(dt, request.due_on)})",
-            t(N_("Handled by: {name}"), name=assignee.name if assignee else t(N_("nobody yet"))),
-            "",
-            t(N_("Request: {subject}"), subject=request.subject),
-        ]
-        if request.kind == "access":
-            lines += [
-                t(N_("Delivery: {delivery}"), delivery=label(DELIVERY_LABELS, request.delivery, t) or "-"),
-                t(N_("Requester: {name}, card {id_number}, contact {contact}"), name=request.requester_name or "-",
-                  id_number=request.id_number or "-", contact=request.contact or "-"),
-            ]
-        elif request.contact:
-            lines.append(t(N_("Contact: {contact}"), contact=request.contact))
-        if request.lat is not None and request.lon is not None:
-            lines.append(t(N_("Location: {lat}, {lon}"), lat=f"{request.lat:.5f}", lon=f"{request.lon:.5f}"))
-        if request.parent_id is not None:
-            parent = await dt.session.get(tables.Request, request.parent_id)
-            if parent is not None:
-                lines.append(t(N_("About request {reference}"), reference=parent.reference))
-        lines += ["", t(N_("History:"))]
-        for event in await inbox_repo.history(dt.session, request.id):
-            when = event.at.astimezone(CASABLANCA)
-            what = t(EVENT_LABELS[event.kind]) if event.kind in EVENT_LABELS else event.kind
-            detail = event.data.get("text") or event.data.get("reason_text") or ""
-            lines.append(f"• {t.date(when.date())} {when:%H:%M} {what}" + (f": {detail}" if detail else ""))
+        parent = await dt.session.get(tables.Request, request.parent_id) if request.parent_id is not None else None
+        history = tuple(HistoryLine(event.at, event.kind,
+                                    str(event.data.get("text") or event.data.get("reason_text") or ""))
+                        for event in await inbox_repo.history(dt.session, request.id))
         files = tuple(FileRef(id=row.id, kind=row.kind, ref=row.ref, mime=row.mime)
                       for row in await inbox_repo.attachments_of(dt.session, request.id))
-        options = [(f"a:{action}", t(ACTION_LABELS[action])) for action in self.actions(dt, request)]
-        options.append(("list", t(N_("Back to the inbox"))))
-        await dt.send("\n".join(lines), tuple(options), files)
+        return RequestCard(
+            reference=request.reference, kind=request.kind, urgent=request.urgent, place=request.collectivity_code,
+            status=request.status, received_on=request.received_at.astimezone(CASABLANCA).date(),
+            due_on=request.due_on, today=dt.today, assignee=assignee.name if assignee else None,
+            subject=request.subject, delivery=request.delivery, requester_name=request.requester_name,
+            id_number=request.id_number, contact=request.contact, lat=request.lat, lon=request.lon,
+            parent_reference=parent.reference if parent is not None else None, history=history, files=files,
+            actions=tuple(self.actions(dt, request)))
 
     async def handle_open(self, dt: DeskTurn, choice: str) -> None:
         action = choice.partition(":")[2] if choice.startswith("a:") else ""
@@ -430,9 +400,7 @@ class Desk:
     async def done(self, dt: DeskTurn, message: str, request: tables.Request, **params: object) -> None:
         """Confirm an action and show the request again."""
         await dt.send(dt.t(message, reference=request.reference, **params))
-        dt.state.history = [step for step in dt.state.history if step == "list"][:1]
-        dt.state.step = "open"
-        dt.state.version += 1
+        move(dt.state, "open", history=[step for step in dt.state.history if step == "list"][:1])
         await self.show_request(dt)
 
     async def refused_transition(self, dt: DeskTurn, request: tables.Request) -> None:
@@ -551,8 +519,7 @@ class Desk:
                                             request.due_on, transferred_in=True), skip=dt.member.id)
         await dt.send(dt.t(N_("{reference} is transferred to {place}. The citizen is told."),
                            reference=request.reference, place=self.lifecycle.place(code, dt.t)))
-        dt.state.history, dt.state.step = [], "list"
-        dt.state.version += 1
+        move(dt.state, "list", history=[])
         await self.show_list(dt)
 
     async def assign(self, dt: DeskTurn, request: tables.Request, staff_id: int) -> None:

@@ -9,6 +9,7 @@ from datetime import date
 from bot.domain.deadlines import CASABLANCA
 from bot.domain.requests import OPEN_STATUSES
 from bot.domain.staff import scope_codes
+from bot.flows.engine import move
 from bot.flows.explain import holiday_name
 from bot.i18n import N_
 from bot.services.desk_turn import DeskTurn, days_left
@@ -57,7 +58,7 @@ class Reports:
         await dt.send("\n".join(lines), tuple(options))
 
     async def handle_calendar(self, dt: DeskTurn, choice: str) -> bool:
-        """Queue the chosen correction for after the commit; False (and an audit event) for a forged choice."""
+        """Queue the chosen correction for the end of the turn; False (and an audit event) for a forged choice."""
         parts = choice.split(":")
         days = {day.isoformat(): day for day, _ in self.upcoming_estimated(dt)}
         if not dt.member.national or len(parts) != 3 or parts[1] not in ("confirm", "later") or parts[2] not in days:
@@ -65,9 +66,8 @@ class Reports:
             return False
         day = days[parts[2]]
         target = day if parts[1] == "confirm" else day.fromordinal(day.toordinal() + 1)
-        dt.calendar_changes.append(("confirm" if parts[1] == "confirm" else "move", day, target))
-        dt.state.step, dt.state.history = "list", []
-        dt.state.version += 1
+        dt.calendar_changes.append((day, target))
+        move(dt.state, "list", history=[])
         return True
 
     async def show_overdue(self, dt: DeskTurn) -> None:

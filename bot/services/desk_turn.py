@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.deadlines import CASABLANCA
 from bot.domain.staff import StaffMember
+from bot.flows import desk
 from bot.flows.spec import FileRef, Outbound, State
-from bot.i18n import N_, Translator
+from bot.i18n import Translator
 from bot.storage import repos, tables
 
 
@@ -25,8 +26,9 @@ class DeskTurn:
     state: State
     now: datetime
     t: Translator
-    # Holiday corrections to apply once this turn is committed: ("confirm" | "move", day, new day).
-    calendar_changes: list[tuple[str, date, date]] = field(default_factory=list)
+    # Holiday corrections to apply in this turn's transaction once its effects are done: (day, the day it falls
+    # on, the same day to confirm it).
+    calendar_changes: list[tuple[date, date]] = field(default_factory=list)
 
     @property
     def today(self) -> date:
@@ -46,9 +48,4 @@ class DeskTurn:
 
 def days_left(dt: DeskTurn, due_on: date) -> str:
     """'3 d left', 'due today' or 'late by 2 d', in the member's language."""
-    days = (due_on - dt.today).days
-    if days < 0:
-        return dt.t.ngettext("late by {count} d", "late by {count} d", -days, count=-days)
-    if days == 0:
-        return dt.t(N_("due today"))
-    return dt.t.ngettext("{count} d left", "{count} d left", days, count=days)
+    return desk.days_left(dt.t, dt.today, due_on)
