@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
 
 from bot.app import Bab, build
 from bot.config import Settings
@@ -64,6 +65,37 @@ async def bab(settings: Settings, clock: FixedClock, template_db: tuple[Path, Di
     app = await build(settings, clock=clock, directory=template_db[1])
     yield app
     await app.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, each worker gets its own PostgreSQL database, `<db>_gw0`, `<db>_gw1`…, on the server of
+    TEST_DATABASE_URL (created through its `postgres` database), so the PG tests' `reset_schema` never collide."""
+    worker, url = os.environ.get("PYTEST_XDIST_WORKER"), postgres_url()
+    if worker and url and not hasattr(config, "_bab_worker_database"):
+        base = make_url(url)
+        own = base.set(database=f"{base.database}_{worker}")
+        asyncio.run(_recreate_database(base, own.database))
+        config._bab_worker_database = (base, own.database)  # type: ignore[attr-defined]
+        os.environ["TEST_DATABASE_URL"] = own.render_as_string(hide_password=False)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if hasattr(config, "_bab_worker_database"):
+        base, name = config._bab_worker_database
+        asyncio.run(_recreate_database(base, name, create=False))
+
+
+async def _recreate_database(base: URL, name: str | None, create: bool = True) -> None:
+    import asyncpg
+
+    server = base.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(server)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if create:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
 
 
 def postgres_url() -> str | None:

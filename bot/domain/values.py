@@ -23,6 +23,12 @@ class FileRef:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "ref": self.ref, "mime": self.mime, "name": self.name}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FileRef:
+        """The file as stored in an outbox payload."""
+        return cls(id=int(data.get("id") or 0), kind=str(data.get("kind") or "document"),
+                   ref=str(data.get("ref") or ""), mime=data.get("mime"), name=data.get("name"))
+
 
 @dataclass(frozen=True, slots=True)
 class Outbound:
@@ -37,6 +43,8 @@ class Outbound:
     # channel needs to announce it with an approved template when it may not send free text (WhatsApp).
     notice: str | None = None
     notice_params: tuple[tuple[str, str], ...] = ()
+    # Set by the outbox when the message had to wait for the person to write again (ISO time it started waiting).
+    waited_at: str | None = None
 
     def to_payload(self) -> dict[str, Any]:
         """The JSON stored in the outbox (`files` only when there are some)."""
@@ -50,7 +58,27 @@ class Outbound:
             payload["files"] = [file.to_json() for file in self.files]
         if self.notice:
             payload["notice"] = {"kind": self.notice, "params": dict(self.notice_params)}
+        if self.waited_at:
+            payload["waited_at"] = self.waited_at
         return payload
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Outbound:
+        """The typed message the dispatcher hands a channel, from the outbox's JSON (tolerant of old rows)."""
+        options = tuple((str(option.get("id") or ""), str(option.get("label") or ""))
+                        for option in payload.get("options") or [] if isinstance(option, dict))
+        version = payload.get("version")
+        notice = payload.get("notice") if isinstance(payload.get("notice"), dict) else {}
+        assert isinstance(notice, dict)
+        params = notice.get("params") if isinstance(notice.get("params"), dict) else {}
+        assert isinstance(params, dict)
+        return cls(text=str(payload.get("text") or ""), locale=str(payload.get("locale") or "fr"), options=options,
+                   version=version if isinstance(version, int) else None,
+                   files=tuple(FileRef.from_json(file) for file in payload.get("files") or []
+                               if isinstance(file, dict)),
+                   notice=str(notice["kind"]) if notice.get("kind") else None,
+                   notice_params=tuple((str(key), str(value)) for key, value in params.items()),
+                   waited_at=str(payload["waited_at"]) if payload.get("waited_at") else None)
 
 
 @dataclass(frozen=True, slots=True)

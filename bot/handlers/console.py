@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
-from bot.flows.spec import Inbound, InboundKind
+from bot.flows.spec import Inbound, InboundKind, Outbound
 from bot.services.conversations import Conversations
 from bot.services.outbox import Dispatcher
 
@@ -24,16 +24,15 @@ class ConsoleSender:
         self.options: list[str] = []
         self.version: int | None = None
 
-    async def send(self, external_id: str, payload: dict[str, Any]) -> None:
-        self.out.write("\n" + str(payload.get("text", "")) + "\n")
-        for file in payload.get("files") or []:
-            self.out.write(f"  [{file.get('kind', 'file')} {file.get('id')}]\n")
-        options = payload.get("options") or []
-        if options:
-            self.options = [str(option["id"]) for option in options]
-            self.version = payload.get("version")
-            for number, option in enumerate(options, start=1):
-                self.out.write(f"  {number}. {option['label']}\n")
+    async def send(self, external_id: str, message: Outbound) -> None:
+        self.out.write("\n" + message.text + "\n")
+        for file in message.files:
+            self.out.write(f"  [{file.kind} {file.id}]\n")
+        if message.options:
+            self.options = [option_id for option_id, _label in message.options]
+            self.version = message.version
+            for number, (_option_id, label) in enumerate(message.options, start=1):
+                self.out.write(f"  {number}. {label}\n")
         self.out.flush()
 
     def parse(self, line: str) -> Inbound:

@@ -20,10 +20,10 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from aiohttp import web
 from telegram import (
@@ -49,7 +49,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.config import Settings
-from bot.flows.spec import Inbound, InboundKind
+from bot.flows.spec import FileRef, Inbound, InboundKind, Outbound
 from bot.handlers import text_parts
 from bot.i18n import N_, locale_for_hint, translator
 from bot.services import media
@@ -126,15 +126,15 @@ def callback_data(version: int | None, option_id: str) -> str | None:
 parse_callback = text_parts.parse_choice  # a button press; malformed data is a stale choice for the core
 
 
-def keyboard(options: Sequence[dict[str, Any]], version: int | None) -> InlineKeyboardMarkup | None:
-    """Options as inline buttons: two to a row when both labels are short, else one per row."""
+def keyboard(options: Sequence[tuple[str, str]], version: int | None) -> InlineKeyboardMarkup | None:
+    """Options (id, label) as inline buttons: two to a row when both labels are short, else one per row."""
     buttons: list[InlineKeyboardButton] = []
-    for option in options:
-        data = callback_data(version, str(option.get("id", "")))
+    for option_id, label in options:
+        data = callback_data(version, option_id)
         if data is None:  # the core's ids are short; a long one cannot be a button, it can still be typed
             log.warning("telegram option id too long for a button, left out")
             continue
-        buttons.append(InlineKeyboardButton(str(option.get("label", "")), callback_data=data))
+        buttons.append(InlineKeyboardButton(label, callback_data=data))
     if not buttons:
         return None
     rows: list[list[InlineKeyboardButton]] = []
@@ -170,28 +170,26 @@ class TelegramSender:
         self.uploads_dir = uploads_dir
         self.pace = pace or TELEGRAM_PACE  # read by the dispatcher, which spaces the sends: `send` never waits
 
-    def cost(self, payload: dict[str, Any]) -> int:
-        """API calls the payload takes: its text pieces (one, for buttons without text) and its files."""
-        text = str(payload.get("text") or "")
-        pieces = len(split_text(text)) if text.strip() else (1 if payload.get("options") else 0)
-        return max(pieces + len(payload.get("files") or []), 1)
+    def cost(self, message: Outbound) -> int:
+        """API calls the message takes: its text pieces (one, for buttons without text) and its files."""
+        pieces = len(split_text(message.text)) if message.text.strip() else (1 if message.options else 0)
+        return max(pieces + len(message.files), 1)
 
-    def merge(self, payloads: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-        """Consecutive payloads for one chat as one message: when only the last has buttons or files (so nothing
+    def merge(self, messages: Sequence[Outbound]) -> Outbound | None:
+        """Consecutive messages for one chat as one: when only the last has buttons or files (so nothing
         changes order) and all the texts fit in one message; None otherwise."""
-        if not payloads:
+        if not messages:
             return None
-        *head, last = payloads
-        if any(payload.get("options") or payload.get("files") for payload in head):
+        *head, last = messages
+        if any(message.options or message.files for message in head):
             return None
-        text = "\n\n".join(str(payload.get("text") or "") for payload in payloads
-                            if str(payload.get("text") or "").strip())
+        text = "\n\n".join(message.text for message in messages if message.text.strip())
         if utf16_len(text) > MAX_TEXT:
             return None
-        return {**last, "text": text}
+        return replace(last, text=text)
 
-    async def send(self, external_id: str, payload: dict[str, Any]) -> None:
-        """Deliver one outbox payload; raises DeliveryError (retry) or Unreachable (blocked, chat gone).
+    async def send(self, external_id: str, message: Outbound) -> None:
+        """Deliver one outbox message; raises DeliveryError (retry) or Unreachable (blocked, chat gone).
 
         Returns None: Telegram sends no delivery receipts, so its message ids are not worth keeping.
         """
@@ -200,7 +198,7 @@ class TelegramSender:
         except ValueError:
             raise Unreachable("telegram: not a chat id") from None
         try:
-            await self._send(chat_id, payload)
+            await self._send(chat_id, message)
         except RetryAfter as error:
             raise DeliveryError("telegram: flood control", retry_after=retry_seconds(error)) from error
         except Forbidden as error:  # blocked the bot, or deactivated
@@ -214,21 +212,20 @@ class TelegramSender:
         except TelegramError as error:  # 5xx, timeouts, connection errors (NetworkError, TimedOut) and the rest
             raise DeliveryError(f"telegram: {type(error).__name__}") from error
 
-    async def _send(self, chat_id: int, payload: dict[str, Any]) -> None:
-        text = str(payload.get("text") or "")
-        pieces = split_text(text) if text.strip() else []  # Telegram refuses a blank text
-        markup = keyboard(payload.get("options") or [], payload.get("version"))
+    async def _send(self, chat_id: int, message: Outbound) -> None:
+        pieces = split_text(message.text) if message.text.strip() else []  # Telegram refuses a blank text
+        markup = keyboard(message.options, message.version)
         if markup is not None and not pieces:
             pieces = ["…"]  # Telegram cannot show buttons without a text
         for index, piece in enumerate(pieces):
             await self.bot.send_message(chat_id, piece, reply_markup=markup if index == len(pieces) - 1 else None,
                                         link_preview_options=LinkPreviewOptions(is_disabled=True))
-        for file in payload.get("files") or []:
+        for file in message.files:
             await self._send_file(chat_id, file)
 
-    async def _send_file(self, chat_id: int, file: dict[str, Any]) -> None:
+    async def _send_file(self, chat_id: int, file: FileRef) -> None:
         """Upload a file of the uploads folder ('file:<name>'), or send a legacy Telegram file id ('telegram:<id>')."""
-        ref = str(file.get("ref") or "")
+        ref = file.ref
         scheme, sep, value = ref.partition(":")
         content: str | bytes
         filename: str | None = None
@@ -242,8 +239,8 @@ class TelegramSender:
             if path is None:
                 raise DeliveryError("telegram: file missing from the uploads folder")
             content = path.read_bytes()
-            filename = str(file.get("name") or path.name)
-        if file.get("kind") == "photo":
+            filename = file.name or path.name
+        if file.kind == "photo":
             await self.bot.send_photo(chat_id, content, filename=filename)
         else:
             await self.bot.send_document(chat_id, content, filename=filename)
@@ -424,7 +421,7 @@ class TelegramChannel:
         username = self._username()
         text = t(GROUP_NOTICE) + (f"\nhttps://t.me/{username}" if username else "")
         try:  # through the sender (splitting, error mapping), not the outbox nor its pacing: not worth a retry
-            await self.sender.send(str(chat.id), {"text": text})
+            await self.sender.send(str(chat.id), Outbound(text=text, locale=t.locale))
             log.info("telegram group notice update=%s", update.update_id)
         except (DeliveryError, Unreachable) as error:
             log.info("telegram group notice failed update=%s: %s", update.update_id, error)

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.domain.validation import MAX_MESSAGE_CHARS
-from bot.flows.spec import Inbound, InboundKind
+from bot.flows.spec import Inbound, InboundKind, Outbound
 from bot.i18n import N_, translator
 from bot.services import media
 from bot.services.conversations import Conversations, NewAttachment
@@ -53,7 +53,7 @@ class WebChannel:
     def __init__(self) -> None:
         self._waiters: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
 
-    async def send(self, external_id: str, payload: dict[str, Any]) -> None:
+    async def send(self, external_id: str, message: Outbound) -> None:
         """Nothing to push: the browser fetches delivered rows itself."""
 
     def delivered(self, channel: str, external_id: str) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.config import Settings
-from bot.flows.spec import Inbound, InboundKind
+from bot.flows.spec import FileRef, Inbound, InboundKind, Outbound
 from bot.handlers import whatsapp_render as render
 from bot.handlers.text_parts import parse_choice
 from bot.handlers.whatsapp_client import GraphClient, GraphError, GraphUnavailable, read_limited
@@ -196,15 +196,15 @@ class WhatsAppSender:
         self.pace = Pace(per_second=settings.whatsapp_per_second, burst=max(int(settings.whatsapp_per_second), 1),
                          recipient_interval=PAIR_INTERVAL, recipient_burst=settings.whatsapp_pair_burst)
 
-    def cost(self, payload: dict[str, Any]) -> int:
-        """How many messages WhatsApp will count for this payload (bubbles and files)."""
-        return max(len(render.render(payload)) + len(payload.get("files") or []), 1)
+    def cost(self, message: Outbound) -> int:
+        """How many messages WhatsApp will count for this one (bubbles and files)."""
+        return max(len(render.render(message)) + len(message.files), 1)
 
-    def merge(self, payloads: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-        return render.merge(payloads)
+    def merge(self, messages: Sequence[Outbound]) -> Outbound | None:
+        return render.merge(messages)
 
-    async def send(self, external_id: str, payload: dict[str, Any]) -> list[str]:
-        """Deliver one payload; returns the wamids. Raises WaitForWindow outside the window."""
+    async def send(self, external_id: str, message: Outbound) -> list[str]:
+        """Deliver one message; returns the wamids. Raises WaitForWindow outside the window."""
         address = await self.inbox.address(external_id)
         if address is None or not (address.wa_id or address.bsuid):
             raise Unreachable("whatsapp: no address for this identity")
@@ -212,49 +212,49 @@ class WhatsAppSender:
         to = {"to": address.wa_id} if address.wa_id else {"recipient": address.bsuid}
         wrote = address.last_inbound_at
         if wrote is None or self.clock.now() - wrote > WINDOW - WINDOW_MARGIN:
-            await self.announce(to, payload)
+            await self.announce(to, message)
         wamids: list[str] = []
         try:
-            for body in render.render(payload):
+            for body in render.render(message):
                 wamids.append(await self._post({**to, **body}))
-            for file in payload.get("files") or []:
+            for file in message.files:
                 wamids.append(await self._send_file(to, file))
         except _WindowClosed:
             if not wamids:  # nothing went yet: announce it and wait, as outside the window
-                await self.announce(to, payload)
+                await self.announce(to, message)
             raise WaitForWindow("whatsapp: window closed") from None
         return wamids
 
-    async def announce(self, to: dict[str, Any], payload: dict[str, Any]) -> None:
+    async def announce(self, to: dict[str, Any], message: Outbound) -> None:
         """Ring the doorbell with the notice's template when one is configured; the message waits anyway."""
-        body = render.template(payload, self.templates, self.languages)
+        body = render.template(message, self.templates, self.languages)
         if body is not None:
             try:
                 await self._post({**to, **body})
-                log.info("whatsapp template sent kind=%s", (payload.get("notice") or {}).get("kind"))
+                log.info("whatsapp template sent kind=%s", message.notice)
             except _WindowClosed:
                 pass
             except DeliveryError as error:
                 log.error("whatsapp template not sent (%s): the message waits for the person", error.reason)
         raise WaitForWindow("whatsapp: outside the 24-hour window")
 
-    async def _send_file(self, to: dict[str, Any], file: dict[str, Any]) -> str:
-        path = media.path_of(self.uploads_dir, str(file.get("ref") or ""))
+    async def _send_file(self, to: dict[str, Any], file: FileRef) -> str:
+        path = media.path_of(self.uploads_dir, file.ref)
         if path is None:
             raise DeliveryError("whatsapp: file missing from the uploads folder")
         data = path.read_bytes()
         found = media.sniff(data)
-        mime = found[0] if found else str(file.get("mime") or "application/octet-stream")
+        mime = found[0] if found else (file.mime or "application/octet-stream")
         try:
-            media_id = await self.client.upload(data, mime, str(file.get("name") or path.name))
+            media_id = await self.client.upload(data, mime, file.name or path.name)
         except GraphUnavailable as error:
             raise DeliveryError("whatsapp: media upload failed") from error
         except GraphError as error:
             raise self._error(error) from error
-        kind = "image" if file.get("kind") == "photo" and mime.startswith("image/") else "document"
+        kind = "image" if file.kind == "photo" and mime.startswith("image/") else "document"
         body: dict[str, Any] = {"id": media_id}
         if kind == "document":
-            body["filename"] = str(file.get("name") or path.name)
+            body["filename"] = file.name or path.name
         return await self._post({**to, "type": kind, kind: body})
 
     async def _post(self, body: dict[str, Any]) -> str:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
+from bot.flows.spec import Outbound
 from bot.flows.templates import BUTTON, RESUME, TEMPLATE_KINDS, parameters
 from bot.handlers.text_parts import choice_id, split_text
 from bot.i18n import N_, short_label, translator
@@ -52,19 +54,18 @@ def _titles(labels: Sequence[str], locale: str, limit: int) -> list[str]:
     return titles
 
 
-def render(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The message bodies (without the recipient) for one outbox payload, in sending order; files excluded."""
-    locale = str(payload.get("locale") or "fr")
+def render(message: Outbound) -> list[dict[str, Any]]:
+    """The message bodies (without the recipient) for one outbox message, in sending order; files excluded."""
+    locale = message.locale
     t = translator(locale)
-    text = str(payload.get("text") or "")
-    if payload.get("waited_at"):
+    text = message.text
+    if message.waited_at:
         text = f"{t(WAITED)}\n\n{text}" if text else t(WAITED)
-    options = [option for option in payload.get("options") or [] if isinstance(option, dict)]
-    version = payload.get("version")
+    options = message.options
     if not options:
         return text_bodies(text) if text.strip() else []
-    labels = [str(option.get("label") or "") for option in options]
-    ids = [choice_id(version if isinstance(version, int) else None, str(option.get("id") or "")) for option in options]
+    labels = [label for _option_id, label in options]
+    ids = [choice_id(message.version, option_id) for option_id, _label in options]
     if len(options) > MAX_ROWS:  # a numbered menu: the number or the words are both understood
         lines = [f"{number}. {label}" for number, label in enumerate(labels, start=1)]
         return text_bodies("\n".join([text, "", *lines, "", t(NUMBERED_HINT)]).strip())
@@ -99,46 +100,37 @@ def render(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return bodies
 
 
-def merge(payloads: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+def merge(messages: Sequence[Outbound]) -> Outbound | None:
     """Several queued messages to one person as one (the pair rate allows one message every six seconds):
-    texts joined, the last one's buttons kept; None when only buttons on the last message can survive."""
-    if len(payloads) < 2 or any(payload.get("options") for payload in payloads[:-1]):
+    texts joined, the last one's buttons kept; None when buttons before the last one would be lost."""
+    if len(messages) < 2 or any(message.options for message in messages[:-1]):
         return None
-    if len({payload.get("locale") for payload in payloads}) > 1:
+    if len({message.locale for message in messages}) > 1:
         return None
-    last = payloads[-1]
-    text = "\n\n".join(str(payload.get("text") or "") for payload in payloads if payload.get("text"))
-    if len(text) > (MAX_BODY if last.get("options") else MAX_TEXT):
+    last = messages[-1]
+    text = "\n\n".join(message.text for message in messages if message.text)
+    if len(text) > (MAX_BODY if last.options else MAX_TEXT):
         return None
-    merged = {**last, "text": text, "files": [file for payload in payloads for file in payload.get("files") or []]}
-    if not merged["files"]:
-        merged.pop("files")
-    notices = [payload["notice"] for payload in payloads if payload.get("notice")]
-    if notices:
-        merged["notice"] = notices[-1]
-    if any(payload.get("waited_at") for payload in payloads):
-        merged["waited_at"] = next(str(payload["waited_at"]) for payload in payloads if payload.get("waited_at"))
-    return merged
+    with_notice = [message for message in messages if message.notice]
+    notice = with_notice[-1] if with_notice else last
+    return replace(last, text=text, files=tuple(file for message in messages for file in message.files),
+                   notice=notice.notice, notice_params=notice.notice_params,
+                   waited_at=next((message.waited_at for message in messages if message.waited_at), None))
 
 
-def template(payload: dict[str, Any], names: dict[str, str], languages: dict[str, str]) -> dict[str, Any] | None:
+def template(message: Outbound, names: dict[str, str], languages: dict[str, str]) -> dict[str, Any] | None:
     """The approved template announcing this notice, or None when it is no notice or none is configured."""
-    notice = payload.get("notice")
-    if not isinstance(notice, dict):
-        return None
-    kind = TEMPLATE_KINDS.get(str(notice.get("kind")))
-    locale = str(payload.get("locale") or "fr")
+    kind = TEMPLATE_KINDS.get(message.notice or "")
+    locale = message.locale
     if kind is None or kind.kind not in names or locale not in languages:
         return None
-    params = notice.get("params") if isinstance(notice.get("params"), dict) else {}
-    assert isinstance(params, dict)
+    params = dict(message.notice_params)
     return {"type": "template", "template": {
         "name": names[kind.kind],
         "language": {"code": languages[locale], "policy": "deterministic"},
         "components": [
             {"type": "body", "parameters": [{"type": "text", "text": value}
-                                            for value in parameters(kind, {str(k): str(v) for k, v in
-                                                                           params.items()})]},
+                                            for value in parameters(kind, params)]},
             {"type": "button", "sub_type": "quick_reply", "index": "0",
              "parameters": [{"type": "payload", "payload": RESUME}]},
         ]}}

@@ -30,6 +30,7 @@ from sqlalchemy import Update, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from bot.domain.values import Outbound
 from bot.services.clock import Clock
 from bot.services.pacing import Pace, Pacer
 from bot.storage import tables
@@ -71,8 +72,8 @@ class WaitForWindow(Exception):
 class Sender(Protocol):
     """A channel's delivery. Optional members, read with getattr (see `PacedSender`): `pace`, `cost`, `merge`."""
 
-    async def send(self, external_id: str, payload: dict[str, Any]) -> Sequence[str] | None:
-        """Deliver one payload; returns the ids the channel gave its messages (None when it gives none).
+    async def send(self, external_id: str, message: Outbound) -> Sequence[str] | None:
+        """Deliver one message; returns the ids the channel gave its messages (None when it gives none).
 
         Raises DeliveryError (retry), Unreachable (never again) or WaitForWindow (when the person writes).
         """
@@ -85,12 +86,12 @@ class PacedSender(Sender, Protocol):
     # The channel's limits; None (or no attribute) means unpaced, like the web chat and the console.
     pace: Pace | None
 
-    def cost(self, payload: dict[str, Any]) -> int:
-        """How many API calls `payload` takes (text pieces, files); 1 when the sender has no `cost`."""
+    def cost(self, message: Outbound) -> int:
+        """How many API calls `message` takes (text pieces, files); 1 when the sender has no `cost`."""
         ...
 
-    def merge(self, payloads: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-        """Consecutive payloads for one recipient as one, or None when they cannot be merged."""
+    def merge(self, messages: Sequence[Outbound]) -> Outbound | None:
+        """Consecutive messages for one recipient as one, or None when they cannot be merged."""
         ...
 
 
@@ -102,7 +103,7 @@ class Claimed:
     identity_id: int
     channel: str
     external_id: str
-    payload: dict[str, Any]
+    payload: Outbound  # the typed message, read from the row's JSON when it was claimed
     attempts: int
 
 
@@ -120,7 +121,7 @@ def backoff(attempts: int, cap: float = 900) -> timedelta:
     return timedelta(seconds=min(2 ** max(attempts, 0), cap))
 
 
-def _cost(sender: Sender, payload: dict[str, Any]) -> int:
+def _cost(sender: Sender, payload: Outbound) -> int:
     cost = getattr(sender, "cost", None)
     return max(int(cost(payload)), 1) if callable(cost) else 1
 
@@ -219,7 +220,8 @@ class Dispatcher:
             firsts = (await session.execute(query)).all()
             if not firsts:
                 return []
-            batches = {row[1]: [Claimed(row[0], row[1], row[2], row[3], row[4], row[5] + 1)] for row in firsts}
+            batches = {row[1]: [Claimed(row[0], row[1], row[2], row[3], Outbound.from_payload(row[4]),
+                                        row[5] + 1)] for row in firsts}
             if self.followers > 0 and any(row[6] for row in firsts):
                 # The pending rows right behind each first one (its own first in line): no lock needed, the
                 # first row's lease keeps every other worker away from them ("no earlier pending").
@@ -242,7 +244,8 @@ class Dispatcher:
                         stopped.add(identity_id)
                         continue
                     head = batch[0]
-                    batch.append(Claimed(row_id, identity_id, head.channel, head.external_id, payload, attempts + 1))
+                    batch.append(Claimed(row_id, identity_id, head.channel, head.external_id,
+                                         Outbound.from_payload(payload), attempts + 1))
             claimed = [message.id for batch in batches.values() for message in batch]
             await session.execute(
                 update(outbox).where(outbox.id.in_(claimed))
@@ -318,7 +321,7 @@ class Dispatcher:
         return index < len(batch) or len(batch) > self.followers
 
     async def _slot(self, batch: list[Claimed], index: int, deadline: float
-                    ) -> tuple[list[Claimed], dict[str, Any]] | datetime | None:
+                    ) -> tuple[list[Claimed], Outbound] | datetime | None:
         """Wait for the send slot of batch[index] (merged with what follows when it would wait).
 
         Returns the messages to send and their payload; or, when the slot lies beyond the horizon (or the
@@ -374,7 +377,7 @@ class Dispatcher:
             return True
 
     @staticmethod
-    def _merged(sender: Sender, batch: list[Claimed], index: int) -> tuple[list[Claimed], dict[str, Any]]:
+    def _merged(sender: Sender, batch: list[Claimed], index: int) -> tuple[list[Claimed], Outbound]:
         """batch[index] with as many of the messages after it as the sender can merge into one payload."""
         merge = getattr(sender, "merge", None)
         group, payload = [batch[index]], batch[index].payload
@@ -382,12 +385,12 @@ class Dispatcher:
             return group, payload
         for end in range(index + 2, len(batch) + 1):
             merged = merge([message.payload for message in batch[index:end]])
-            if not isinstance(merged, dict):
+            if not isinstance(merged, Outbound):
                 break
             group, payload = batch[index:end], merged
         return group, payload
 
-    async def deliver(self, group: Sequence[Claimed], payload: dict[str, Any]) -> bool:
+    async def deliver(self, group: Sequence[Claimed], payload: Outbound) -> bool:
         """Send claimed messages (one, or several merged in `payload`) and record the outcome; True when sent."""
         first = group[0]
         channel, external_id = first.channel, first.external_id

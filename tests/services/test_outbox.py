@@ -34,11 +34,11 @@ class FlakySender:
         self.error = error or DeliveryError("HTTP 500")
         self.delivered: list[tuple[str, str]] = []
 
-    async def send(self, external_id: str, payload: dict[str, Any]) -> None:
+    async def send(self, external_id: str, message: Outbound) -> None:
         if self.failures > 0:
             self.failures -= 1
             raise self.error
-        self.delivered.append((external_id, payload["text"]))
+        self.delivered.append((external_id, message.text))
 
 
 async def statuses(bab: Bab) -> list[str]:
@@ -128,8 +128,8 @@ class TimedSender:
     def __init__(self) -> None:
         self.at: list[tuple[float, str, str]] = []
 
-    async def send(self, external_id: str, payload: dict[str, Any]) -> None:
-        self.at.append((asyncio.get_running_loop().time(), external_id, payload["text"]))
+    async def send(self, external_id: str, message: Outbound) -> None:
+        self.at.append((asyncio.get_running_loop().time(), external_id, message.text))
 
 
 async def test_a_reply_leaves_within_milliseconds_of_the_turn(bab: Bab) -> None:
@@ -172,9 +172,9 @@ async def test_two_workers_deliver_each_person_s_messages_once_and_in_order(tmp_
             def __init__(self, name: str) -> None:
                 self.name = name
 
-            async def send(self, external_id: str, payload: dict[str, Any]) -> None:
+            async def send(self, external_id: str, message: Outbound) -> None:
                 await asyncio.sleep(random.random() / 200)
-                delivered.append((external_id, payload["text"]))
+                delivered.append((external_id, message.text))
                 workers.add(self.name)
 
         for bab, name in ((first, "a"), (second, "b")):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bot.app import Bab, build
 from bot.config import Settings
 from bot.domain.directory import Directory
-from bot.flows.spec import Inbound, InboundKind, Outbound
+from bot.flows.spec import FileRef, Inbound, InboundKind, Outbound
 from bot.handlers.telegram import TELEGRAM_PACE, TelegramSender
 from bot.services.clock import FixedClock
 from bot.services.outbox import DeliveryError, WaitForWindow
@@ -259,16 +259,17 @@ async def test_messages_with_buttons_are_not_merged_and_keep_their_order(paced_b
 
 def test_telegram_cost_and_merge() -> None:
     sender = TelegramSender(bot=None, uploads_dir=Path("."))  # type: ignore[arg-type]  # no call is made
-    assert sender.cost({"text": "salam", "options": []}) == 1
-    assert sender.cost({"text": "", "options": [{"id": "ok", "label": "OK"}]}) == 1  # "…" carries the buttons
-    assert sender.cost({"text": "x" * 5000, "files": [{"ref": "file:a.pdf"}, {"ref": "file:b.pdf"}]}) == 4
-    assert sender.cost({"text": "", "files": [{"ref": "file:a.pdf"}]}) == 1
-    plain = {"text": "Avis", "locale": "fr", "options": [], "version": None}
-    asking = {"text": "Question ?", "locale": "fr", "options": [{"id": "ok", "label": "OK"}], "version": 4}
-    assert sender.merge([plain, plain, asking]) == {**asking, "text": "Avis\n\nAvis\n\nQuestion ?"}
+    pdf = (FileRef(1, "document", "file:a.pdf"), FileRef(2, "document", "file:b.pdf"))
+    assert sender.cost(Outbound("salam", "fr")) == 1
+    assert sender.cost(Outbound("", "fr", options=(("ok", "OK"),))) == 1  # "…" carries the buttons
+    assert sender.cost(Outbound("x" * 5000, "fr", files=pdf)) == 4
+    assert sender.cost(Outbound("", "fr", files=pdf[:1])) == 1
+    plain = Outbound("Avis", "fr")
+    asking = Outbound("Question ?", "fr", options=(("ok", "OK"),), version=4)
+    assert sender.merge([plain, plain, asking]) == dataclasses.replace(asking, text="Avis\n\nAvis\n\nQuestion ?")
     assert sender.merge([asking, plain]) is None  # the buttons would no longer be on the last message
-    assert sender.merge([{**plain, "files": [{"ref": "file:a.pdf"}]}, plain]) is None  # nor the file in its place
-    assert sender.merge([{**plain, "text": "x" * 3000}, {**plain, "text": "y" * 3000}]) is None  # two messages anyway
+    assert sender.merge([dataclasses.replace(plain, files=pdf[:1]), plain]) is None  # nor the file in its place
+    assert sender.merge([Outbound("x" * 3000, "fr"), Outbound("y" * 3000, "fr")]) is None  # two messages anyway
 
 
 # --- channel outcomes: waiting for the person, a throttled channel ------------------------------------------
@@ -284,13 +285,13 @@ class ScriptedSender:
         self.sent: list[tuple[float, str, str]] = []
         self.tried: list[tuple[float, str]] = []
 
-    async def send(self, external_id: str, payload: dict[str, Any]) -> list[str] | None:
+    async def send(self, external_id: str, message: Outbound) -> list[str] | None:
         now = asyncio.get_running_loop().time()
         self.tried.append((now, external_id))
         error = self.errors.pop(external_id, None)
         if error is not None:
             raise error
-        self.sent.append((now, external_id, str(payload.get("text"))))
+        self.sent.append((now, external_id, message.text))
         return [f"wamid.{external_id}.{len(self.sent)}", f"wamid.{external_id}.{len(self.sent)}b"] if self.ids else None
 
 

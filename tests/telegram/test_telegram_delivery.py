@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Bab
+from bot.flows.spec import FileRef, Outbound
 from bot.handlers.telegram import (
     MAX_CALLBACK_BYTES,
     TelegramSender,
@@ -80,16 +81,16 @@ async def test_chat_not_found_is_unreachable_and_other_errors_retry(tg_bab: Bab,
     sender = await sender_for(tg_bab)
     fake_api.fail("sendMessage", 400, "Bad Request: chat not found")
     with pytest.raises(Unreachable):
-        await sender.send("42", {"text": "x", "options": []})
+        await sender.send("42", Outbound("x", "fr"))
     fake_api.fail("sendMessage", 429, "Too Many Requests", retry_after=3)
     with pytest.raises(DeliveryError) as flood:
-        await sender.send("42", {"text": "x", "options": []})
+        await sender.send("42", Outbound("x", "fr"))
     assert flood.value.retry_after == 3
     fake_api.fail("sendMessage", 503, "Service Unavailable")
     with pytest.raises(DeliveryError):
-        await sender.send("42", {"text": "x", "options": []})
+        await sender.send("42", Outbound("x", "fr"))
     with pytest.raises(Unreachable):
-        await sender.send("not-a-chat", {"text": "x", "options": []})
+        await sender.send("not-a-chat", Outbound("x", "fr"))
 
 
 async def test_long_text_is_split_on_lines_with_the_keyboard_last(tg_bab: Bab, fake_api: FakeTelegramAPI) -> None:
@@ -97,7 +98,7 @@ async def test_long_text_is_split_on_lines_with_the_keyboard_last(tg_bab: Bab, f
     lines = [f"Ligne {number} : " + "مرحبا بكم في باب " * 12 for number in range(40)]
     text = "\n".join(lines)
     assert len(text) > 2 * 4096
-    await sender.send("42", {"text": text, "options": [{"id": "yes", "label": "Oui"}], "version": 3})
+    await sender.send("42", Outbound(text, "fr", options=(("yes", "Oui"),), version=3))
     sent = fake_api.called("sendMessage")
     assert len(sent) == 3 and all(call.status == 200 for call in sent)
     assert all(utf16_len(call.params["text"]) <= 4096 for call in sent)
@@ -128,7 +129,7 @@ async def test_documents_are_sent_by_file_id_and_from_the_uploads_folder(tg_bab:
                          {"id": 2, "kind": "document", "ref": "file:answer-7.pdf", "mime": "application/pdf",
                           "name": "reponse.pdf"},
                          {"id": 3, "kind": "photo", "ref": "telegram:PHOTO-ID", "mime": "image/jpeg", "name": None}]}
-    await sender.send("42", payload)
+    await sender.send("42", Outbound.from_payload(payload))
     calls = fake_api.sent_to(42)
     assert [call.method for call in calls] == ["sendMessage", "sendDocument", "sendDocument", "sendPhoto"]
     assert calls[1].params["document"] == "CLERK-DOC-ID"
@@ -138,7 +139,7 @@ async def test_documents_are_sent_by_file_id_and_from_the_uploads_folder(tg_bab:
     (tg_bab.settings.data_dir / "secret.txt").write_text("no")
     for ref in ("file:../secret.txt", "file:missing.pdf", "whatsapp:123"):
         with pytest.raises(DeliveryError):
-            await sender.send("42", {"text": "", "options": [], "files": [{"kind": "document", "ref": ref}]})
+            await sender.send("42", Outbound("", "fr", files=(FileRef(1, "document", ref),)))
     assert len(fake_api.sent_to(42)) == 4
 
 
@@ -165,8 +166,8 @@ def test_callback_data_fits_64_bytes_and_carries_the_version() -> None:
     assert callback_data(1, "ب" * 31) is not None  # 62 bytes in UTF-8, plus "1|": exactly 64
     arabic = "ب" * 32  # 64 bytes in UTF-8: with the version it no longer fits
     assert callback_data(1, arabic) is None
-    markup = keyboard([{"id": "ok", "label": "Oui"}, {"id": arabic, "label": "Trop long"},
-                       {"id": "no", "label": "Non"}, {"id": "edit", "label": "Changer quelque chose d'autre"}], 5)
+    markup = keyboard([("ok", "Oui"), (arabic, "Trop long"), ("no", "Non"), ("edit", "Changer quelque chose d'autre")],
+                      5)
     assert markup is not None
     rows = [[button.callback_data for button in row] for row in markup.inline_keyboard]
     assert rows == [["5|ok", "5|no"], ["5|edit"]]  # short labels pair up; the oversized id is left out

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.flows.spec import Outbound
 from bot.handlers import whatsapp_render as render
 from bot.handlers.text_parts import parse_choice
 
 
-def payload(text: str, count: int = 0, locale: str = "fr", label: str = "Option {n}", **extra: Any) -> dict[str, Any]:
+def payload(text: str, count: int = 0, locale: str = "fr", label: str = "Option {n}", **extra: Any) -> Outbound:
+    """An outbox message as the dispatcher hands it over (built from the stored JSON, as the dispatcher does)."""
     options = [{"id": f"opt{n}", "label": label.format(n=n)} for n in range(1, count + 1)]
-    return {"text": text, "locale": locale, "options": options, "version": 7 if options else None, **extra}
+    return Outbound.from_payload({"text": text, "locale": locale, "options": options,
+                                  "version": 7 if options else None, **extra})
 
 
 def test_plain_text_is_one_text_message() -> None:
@@ -64,7 +67,7 @@ def test_a_message_that_waited_says_so_in_its_language() -> None:
 def test_merge_joins_texts_and_keeps_the_last_buttons() -> None:
     merged = render.merge([payload("Reçu."), payload("Et ensuite ?", 2)])
     assert merged is not None
-    assert merged["text"] == "Reçu.\n\nEt ensuite ?" and len(merged["options"]) == 2
+    assert merged.text == "Reçu.\n\nEt ensuite ?" and len(merged.options) == 2
     assert render.merge([payload("Choisir", 2), payload("Reçu.")]) is None  # buttons in the middle would be lost
     assert render.merge([payload("x" * 900), payload("y" * 200, 2)]) is None  # too long for a button body
 
