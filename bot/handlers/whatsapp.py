@@ -50,7 +50,6 @@ WINDOW_MARGIN = timedelta(minutes=2)  # a message accepted at 23:59:59 may reach
 NOT_YET = timedelta(minutes=2)  # a receipt may overtake the send's own answer: look again for this long
 PAIR_INTERVAL = 6.0  # seconds between messages to one person, past the burst (Meta's pair rate)
 FILE_CODES = {"image", "document"}
-OTHER_TYPES = {"audio", "video", "sticker", "contacts", "unsupported", "reaction", "edit", "order", "interactive"}
 THROTTLED = {130429, 80007}  # the number's throughput: slow the whole channel
 PAUSED = {368, 131048}  # policy or spam enforcement: stop for a while and tell an operator
 TEMPLATE_ERRORS = {132000, 132001, 132005, 132007, 132012, 132015, 132016}
@@ -401,9 +400,9 @@ class WhatsAppChannel:
         now = self.clock.now()
         wrote_at = min(item.at, now) if item.at else now
         if item.type == "system":
-            await self._system(item, now)
+            await self._system(item)
             return
-        person = await self.inbox.sender(item.bsuid, item.wa_id, item.username, wrote_at, item.wamid, item.inbound)
+        person = await self.inbox.person(item.bsuid, item.wa_id, item.username, wrote_at, item.wamid, item.inbound)
         inbound = person.inbound
         if person.seen or inbound is None:
             log.info("whatsapp message=%s skipped (duplicate=%s)", item.type, person.seen)
@@ -442,7 +441,7 @@ class WhatsAppChannel:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _system(self, item: Incoming, now: datetime) -> None:
+    async def _system(self, item: Incoming) -> None:
         """A changed number or identity: the same person, reached at the new identifiers."""
         system = item.system
         new_wa_id = str(system.get("wa_id") or "") or None

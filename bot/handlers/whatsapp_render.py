@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.flows.spec import Outbound
-from bot.flows.templates import BUTTON, RESUME, TEMPLATE_KINDS, parameters
+from bot.flows.templates import RESUME, TEMPLATE_KINDS, parameters
 from bot.handlers.text_parts import choice_id, split_text
 from bot.i18n import N_, short_label, translator
 
@@ -135,7 +135,3 @@ def template(message: Outbound, names: dict[str, str], languages: dict[str, str]
              "parameters": [{"type": "payload", "payload": RESUME}]},
         ]}}
 
-
-def template_button(locale: str) -> str:
-    """The quick-reply button text of every template in `locale` (for the submission)."""
-    return translator(locale)(BUTTON)

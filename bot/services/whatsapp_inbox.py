@@ -31,7 +31,7 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
-class Sender:
+class Person:
     """The person a message came from, as the conversation knows them."""
 
     key: str  # the identity's external id
@@ -71,15 +71,15 @@ class WhatsAppInbox:
                 else:
                     await whatsapp_repo.finish_delivery(session, delivery.id, now)
 
-    async def sender(self, bsuid: str | None, wa_id: str | None, username: str | None, wrote_at: datetime,
-                     message_id: str, inbound: Inbound | None) -> Sender:
+    async def person(self, bsuid: str | None, wa_id: str | None, username: str | None, wrote_at: datetime,
+                     message_id: str, inbound: Inbound | None) -> Person:
         """Link the person's identifiers, open their window, and read a bare number as the choice it names."""
         async with self.sessions() as session, session.begin():
             key = await whatsapp_repo.resolve_contact(session, bsuid, wa_id, username, wrote_at, self.clock.now())
             seen = await repos.inbound_seen(session, CHANNEL, message_id)
             if inbound is not None and inbound.kind is InboundKind.TEXT and inbound.text.strip().isdigit():
                 inbound = await self._numbered(session, key, inbound)
-        return Sender(key, seen, inbound)
+        return Person(key, seen, inbound)
 
     @staticmethod
     async def _numbered(session: AsyncSession, key: str, inbound: Inbound) -> Inbound:
