@@ -19,9 +19,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import insert
+
 from bot.app import Bab, build
 from bot.config import Settings
-from bot.domain.requests import new_reference
 from bot.domain.staff import Role
 from bot.flows.spec import Inbound, InboundKind
 from bot.services.staff import StaffAdmin
@@ -37,26 +38,33 @@ class NullSender:
 
 
 async def seed(bab: Bab, count: int) -> str:
-    """Insert `count` requests; returns a reference in the clerk's commune."""
+    """Insert `count` requests in bulk (a third answered, the rest open); returns a reference in the clerk's
+    commune."""
     rng = random.Random(7)
-    communes = [code for code in bab.directory.codes() if bab.directory.get(code).level == "commune"]  # type: ignore[union-attr]
+    communes = [code for code in bab.directory.codes() if code.count(".") == 3]
     now = bab.clock.now()
-    reference = ""
     async with bab.sessions() as session, session.begin():
         identity = await repos.identity_for(session, "bench", "citizen", now)
-        for number in range(count):
-            code = TETOUAN if number % 10 == 0 else rng.choice(communes)
-            received = now - timedelta(days=rng.randint(0, 60))  # due 28 days later: about a third are overdue
-            row = tables.Request(
-                reference=new_reference(), kind="access", status="submitted", citizen_id=identity.citizen_id,
-                identity_id=identity.id, collectivity_code=code, locale="fr", urgent=False, subject="Budget",
-                deadline_rule="access", received_at=received, due_on=(received + timedelta(days=28)).date(),
-                created_at=received, updated_at=received)
-            session.add(row)
-            if code == TETOUAN:
-                reference = row.reference
-            if number % 500 == 0:
-                await session.flush()
+        citizen_id, identity_id = identity.citizen_id, identity.id
+    rows: list[dict[str, object]] = []
+    reference = ""
+    for number in range(count):
+        code = TETOUAN if number % 10 == 0 else rng.choice(communes)
+        received = now - timedelta(days=rng.randint(0, 60))  # due 28 days later: about a third are overdue
+        answered = received + timedelta(days=rng.randint(1, 40)) if number % 3 == 0 else None
+        row_reference = f"BAB-{number:08d}"
+        rows.append({
+            "reference": row_reference, "kind": "access", "status": "answered" if answered else "submitted",
+            "citizen_id": citizen_id, "identity_id": identity_id, "collectivity_code": code, "locale": "fr",
+            "urgent": False, "subject": "Budget", "deadline_rule": "access", "received_at": received,
+            "due_on": (received + timedelta(days=28)).date(), "created_at": received, "updated_at": received,
+            "answered_at": answered if answered and answered < now else None})
+        if code == TETOUAN and not answered:
+            reference = row_reference
+        if len(rows) == 20_000 or number == count - 1:
+            async with bab.sessions() as session, session.begin():
+                await session.execute(insert(tables.Request), rows)
+            rows.clear()
     return reference
 
 

@@ -170,8 +170,10 @@ async def new_bab(folder: str, target: Target, directory: Directory, name: str) 
     url = os.environ.get("BENCH_DATABASE_URL")
     if url:
         await reset_schema(url)
+    # The flood limit `bab run` has by default (BAB_INBOUND_BURST=20, one a second after that).
     base = Settings(data_dir=Path(folder) / name,
-                    database_url=url or f"sqlite+aiosqlite:///{Path(folder) / name}.sqlite3", default_locale="fr")
+                    database_url=url or f"sqlite+aiosqlite:///{Path(folder) / name}.sqlite3", default_locale="fr",
+                    inbound_burst=20)
     return await build(target.configure(base), directory=directory)
 
 

@@ -22,6 +22,7 @@ from bot.domain.calendar import WorkingCalendar
 from bot.domain.deadlines import Unit, rules_with
 from bot.domain.directory import Directory
 from bot.handlers import telegram as telegram_handlers
+from bot.handlers import transparency as transparency_page
 from bot.handlers import web as web_handlers
 from bot.services.calendar_admin import CalendarAdmin, load_overrides
 from bot.services.clock import Clock, SystemClock
@@ -30,8 +31,11 @@ from bot.services.directory import directory_from_db, load_directory
 from bot.services.jobs import Jobs, JobSettings
 from bot.services.lifecycle import Lifecycle
 from bot.services.outbox import Dispatcher, Sender
+from bot.services.channel_locks import ChannelLocks
 from bot.services.scheduler import Scheduler
+from bot.services.throttle import Throttle
 from bot.services.staff import StaffAdmin
+from bot.services.transparency import Transparency
 from bot.services.web_chat import WebChat
 from bot.storage.db import create_engine, create_sessionmaker
 from bot.storage.migrate import upgrade_to_head
@@ -60,6 +64,7 @@ class Bab:
     jobs: Jobs  # the deadline sweeps (`bab run` ticks them through the scheduler)
     staff_admin: StaffAdmin
     web_chat: WebChat
+    transparency: Transparency  # the public figures, cached
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     telegram: telegram_handlers.TelegramChannel | None = None  # when TELEGRAM_BOT_TOKEN is set
     whatsapp: WhatsAppChannel | None = None  # when WHATSAPP_TOKEN is set
@@ -70,6 +75,8 @@ class Bab:
             await self.telegram.close()
         if self.whatsapp is not None:
             await self.whatsapp.close()
+        if self.dispatcher.locks is not None:
+            await self.dispatcher.locks.close()
         await self.engine.dispose()
 
 
@@ -102,7 +109,7 @@ async def build(settings: Settings, clock: Clock | None = None, senders: dict[st
         whatsapp = whatsapp_handlers.WhatsAppChannel(settings, WhatsAppInbox(sessions, clock), clock)
         all_senders.setdefault(whatsapp_handlers.CHANNEL, whatsapp.sender)
     dispatcher = Dispatcher(sessions, all_senders, clock, max_attempts=settings.outbox_max_attempts,
-                            on_delivered=web_channel.delivered)
+                            on_delivered=web_channel.delivered, locks=ChannelLocks(engine))
 
     async def staff_linked(channel: str, external_id: str, locale: str) -> None:
         if telegram is not None and channel == telegram_handlers.CHANNEL:
@@ -118,23 +125,36 @@ async def build(settings: Settings, clock: Clock | None = None, senders: dict[st
                 lifecycle=lifecycle)
     conversations = Conversations(sessions, directory, calendar, clock, settings.default_locale,
                                   notify=dispatcher.wake, rules=rules, on_linked=staff_linked,
-                                  calendar_admin=calendar_admin, lifecycle=lifecycle)
+                                  calendar_admin=calendar_admin, lifecycle=lifecycle,
+                                  throttle=Throttle(settings.inbound_per_second, settings.inbound_burst)
+                                  if settings.inbound_burst > 0 else None)
     return Bab(settings=settings, engine=engine, sessions=sessions, directory=directory, calendar=calendar,
                conversations=conversations, dispatcher=dispatcher, web_channel=web_channel, clock=clock,
                lifecycle=lifecycle, calendar_admin=calendar_admin, jobs=jobs,
-               staff_admin=StaffAdmin(sessions, directory, clock), web_chat=WebChat(sessions),
+               staff_admin=StaffAdmin(sessions, directory, clock), web_chat=WebChat(sessions, directory, clock),
+               transparency=Transparency(sessions, directory, calendar, clock, settings.transparency_cache_seconds),
                telegram=telegram, whatsapp=whatsapp)
 
 
 def web_app(bab: Bab, dispatch: bool = True) -> web.Application:
     """The aiohttp application: web chat page and API, health check, and (unless told not to) the dispatcher."""
-    app = web.Application(client_max_size=6 * 1024 * 1024)
+    app = web.Application(client_max_size=6 * 1024 * 1024, middlewares=[web_handlers.headers_middleware])
     app[web_handlers.CONVERSATIONS] = bab.conversations
     app[web_handlers.WEB_CHAT] = bab.web_chat
     app[web_handlers.WEB_CHANNEL] = bab.web_channel
     app[web_handlers.UPLOADS] = bab.settings.uploads_dir
     app[web_handlers.SECURE_COOKIES] = bab.settings.secure_cookies
+    app[web_handlers.WEB_SETTINGS] = web_handlers.WebSettings(default_locale=bab.settings.default_locale,
+                                                              embed_origins=bab.settings.embed_origins)
+    app[transparency_page.TRANSPARENCY] = bab.transparency
+    app[transparency_page.DIRECTORY] = bab.directory
     web_handlers.add_routes(app)
+    transparency_page.add_routes(app)
+
+    async def end_long_polls(_app: web.Application) -> None:
+        bab.web_channel.close()
+
+    app.on_shutdown.append(end_long_polls)
 
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "collectivities": len(bab.directory)})
@@ -176,6 +196,8 @@ async def serve(settings: Settings, stopped: asyncio.Event | None = None) -> Non
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
+    # The transparency figures are computed once now, so the first visitor of /transparency does not wait.
+    warm_up = asyncio.create_task(bab.transparency.refresh())
     if bab.telegram is not None:  # polling, or setWebhook; stopped by bab.close()
         bab.telegram.start(bab.conversations)
     scheduler = Scheduler(bab.jobs, bab.clock) if settings.scheduler else None
@@ -192,5 +214,6 @@ async def serve(settings: Settings, stopped: asyncio.Event | None = None) -> Non
     log.info("stopping at %s", datetime.now(timezone.utc).isoformat())
     if scheduler is not None:
         await scheduler.stop()
+    warm_up.cancel()
     await runner.cleanup()
     await bab.close()

@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import logging
 import sys
+from typing import TextIO
 
 from bot.cli_calendar import add_calendar_parser, run_calendar
 from bot.cli_staff import add_staff_parser, run_staff
@@ -14,10 +15,49 @@ from bot.cli_whatsapp import add_whatsapp_parser, run_whatsapp
 from bot.config import Settings, load_settings
 
 
-def configure_logging(settings: Settings) -> None:
+BODY_LOGGERS = ("telegram", "aiosqlite", "httpcore", "asyncpg", "sqlalchemy.engine", "aiohttp.client")
+
+
+class RedactSecrets(logging.Filter):
+    """Replace the configured secrets in every record a handler writes: libraries log URLs (the Bot API puts the
+    token in its path), and a secret in a log file is a secret leaked."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = sorted({secret for secret in secrets if len(secret) >= 8}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "[redacted]")
+            record.msg, record.args = message, None
+        return True
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """The settings that must never reach a log line."""
+    return [value for value in (settings.telegram_bot_token, settings.telegram_webhook_secret,
+                                settings.whatsapp_token, settings.whatsapp_app_secret,
+                                settings.whatsapp_verify_token) if value]
+
+
+def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
+    """Log to stderr (or `stream`) at the configured level, with the secrets redacted from every line."""
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+                        stream=stream or sys.stderr, force=True)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactSecrets(secrets_of(settings)))
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its start-up chatter drowns our own lines
+    # httpx logs every request line at INFO: for the Bot API that is thousands of lines a day, each with the
+    # token in its URL (redacted above, but the volume says nothing an operator needs).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Below WARNING these libraries log what passes through them: whole updates (python-telegram-bot), SQL with
+    # its parameters (aiosqlite, SQLAlchemy's engine at INFO), request bodies (httpcore). BAB_LOG_LEVEL=DEBUG is
+    # for Bab's own lines, which log ids only; the libraries stay at WARNING so that no message body, name or
+    # card number reaches a log.
+    for name in BODY_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.getLogger().level, logging.WARNING))
 
 
 async def run_chat(settings: Settings, user: str) -> None:

@@ -31,7 +31,7 @@ def add_calendar_parser(commands: Any) -> None:
     due.add_argument("--from", dest="received", required=True, type=parse_moment,
                      help="receipt moment: YYYY-MM-DD (noon), YYYY-MM-DDTHH:MM (Moroccan time) or with an offset")
     due.add_argument("--rule", required=True, choices=sorted(rules_with()))
-    due.add_argument("--lang", default="fr", choices=("fr", "ary", "ar"))
+    due.add_argument("--lang", default="fr", choices=("fr", "ary", "ary_Latn", "ar"))
     due.add_argument("--extended", action="store_true", help="add the extension (access and urgent rules)")
     for sub in (confirm, move, add):
         sub.add_argument("--actor", default=None, help="who made the change, for the log (default: your login)")

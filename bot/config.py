@@ -6,9 +6,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-SUPPORTED_LOCALES = ("ary", "fr", "ar")
-# Bab's locale -> WhatsApp template language; WhatsApp has no code for Darija, so Darija speakers get Arabic.
-TEMPLATE_LANGUAGES: tuple[tuple[str, str], ...] = (("ary", "ar"), ("ar", "ar"), ("fr", "fr"))
+SUPPORTED_LOCALES = ("ary", "fr", "ar", "ary_Latn")
+# Bab's locale -> WhatsApp template language; WhatsApp has no code for Darija, so Darija speakers get Arabic, and
+# those who write Darija in Latin letters the Latin-script (French) template.
+TEMPLATE_LANGUAGES: tuple[tuple[str, str], ...] = (("ary", "ar"), ("ar", "ar"), ("fr", "fr"), ("ary_Latn", "fr"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,10 @@ class Settings:
     default_locale: str = "ary"
     secure_cookies: bool = False
     outbox_max_attempts: int = 8
+    # One sender's messages read at once, then per second (a flooder slows nobody else); 0: no limit. The
+    # environment's default is a limit (BAB_INBOUND_BURST=20); a Settings built in code has none.
+    inbound_burst: int = 0
+    inbound_per_second: float = 1.0
     log_level: str = "INFO"
     telegram_bot_token: str | None = None  # turns the Telegram channel on
     telegram_api_base_url: str = "https://api.telegram.org/bot"  # PTB's base_url: the token is appended
@@ -45,6 +50,9 @@ class Settings:
     whatsapp_template_languages: tuple[tuple[str, str], ...] = TEMPLATE_LANGUAGES
     whatsapp_per_second: float = 80.0  # the number's throughput (80 by default, up to 1,000 once upgraded)
     whatsapp_pair_burst: int = 20  # messages to one person before the 6-second pair rate applies
+    # Origins (https://www.commune.ma) whose pages may frame the web chat (the embed snippet); none by default.
+    embed_origins: tuple[str, ...] = ()
+    transparency_cache_seconds: float = 600.0  # how long the transparency figures are served before a refresh
 
     @property
     def uploads_dir(self) -> Path:
@@ -77,6 +85,17 @@ def pairs(raw: str, name: str) -> tuple[tuple[str, str], ...]:
             raise ValueError(f"{name} takes key=value items separated by commas, like a=b,c=d")
         found.append((key.strip(), value.strip()))
     return tuple(found)
+
+
+def embed_origins(raw: str) -> tuple[str, ...]:
+    """BAB_EMBED_ORIGINS, 'https://a.ma https://b.ma' (spaces or commas): each must be a bare http(s) origin."""
+    found = tuple(part.strip().rstrip("/") for part in raw.replace(",", " ").split() if part.strip())
+    for origin in found:
+        scheme, sep, host = origin.partition("://")
+        if scheme not in ("http", "https") or not sep or not host or "/" in host or any(
+                ch in host for ch in " ;'\"*"):
+            raise ValueError(f"BAB_EMBED_ORIGINS takes origins like https://www.commune.ma, not {origin!r}")
+    return found
 
 
 def load_settings(environ: dict[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
@@ -113,7 +132,11 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         default_locale=default_locale,
         secure_cookies=env.get("BAB_SECURE_COOKIES", "0").lower() in {"1", "true", "yes"},
         outbox_max_attempts=int(env.get("BAB_OUTBOX_MAX_ATTEMPTS", "8")),
+        inbound_burst=int(env.get("BAB_INBOUND_BURST", "20")),
+        inbound_per_second=float(env.get("BAB_INBOUND_PER_SECOND", "1")),
         log_level=env.get("BAB_LOG_LEVEL", "INFO").upper(),
+        embed_origins=embed_origins(env.get("BAB_EMBED_ORIGINS", "")),
+        transparency_cache_seconds=float(env.get("BAB_TRANSPARENCY_CACHE_SECONDS", "600")),
         telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
         telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL") or "https://api.telegram.org/bot",
         public_url=(env.get("BAB_PUBLIC_URL") or "").rstrip("/") or None,

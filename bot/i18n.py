@@ -1,8 +1,11 @@
 """Gettext catalogues under `locales/`, a Translator per locale, and locale-aware dates.
 
-Catalogues are read from the `.po` files on first use (no compile step, so they cannot drift from a stale `.mo`).
-Darija (`ary`) falls back to Arabic, then French, message by message; CLDR has no Darija data, so dates in
-Darija use Moroccan Arabic (`ar_MA`) month names, which are the ones Moroccans use.
+Each locale is a directory `locales/<code>/` with a `locale.json` (its name, script, direction, fallbacks,
+CLDR locale, plural rule, and whether it is "full" or a greeting-only "preview") and `LC_MESSAGES/messages.po`;
+adding a language takes no code. Catalogues are read from the `.po` files on first use (no compile step, so they
+cannot drift from a stale `.mo`). Darija (`ary`) falls back to Arabic, then French, message by message, Darija in
+Latin letters (`ary_Latn`, Arabizi) to French; CLDR has no Darija data, so dates in Darija use Moroccan Arabic
+(`ar_MA`) month names, which are the ones Moroccans use, and Arabizi the same names in Latin letters.
 
 Plural entries (`Translator.ngettext`) follow each catalogue's own Plural-Forms header (`PLURAL_FORMS`, which
 tests/catalogue_tools.py writes into the files): French has two forms, Arabic and Darija the six of CLDR.
@@ -10,6 +13,7 @@ tests/catalogue_tools.py writes into the files): French has two forms, Arabic an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,12 +27,54 @@ from babel.messages.pofile import read_po
 from bot.domain.text import normalise
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
-LOCALES: tuple[str, ...] = ("ary", "fr", "ar")
-RTL_LOCALES = frozenset({"ary", "ar"})
-FALLBACKS: dict[str, tuple[str, ...]] = {"ary": ("ar", "fr"), "ar": ("fr",), "fr": ()}
-BABEL_LOCALE = {"ary": "ar_MA", "ar": "ar_MA", "fr": "fr_MA"}
+
+
+@dataclass(frozen=True, slots=True)
+class LocaleInfo:
+    """What `locales/<code>/locale.json` says of a locale: a new language needs that file and its catalogue only.
+
+    `status` is "full" (offered and complete) or "preview" (recognised and greeted, its catalogue partial);
+    `language` and `script` are what detection reports ("ary" + "latn" is Arabizi), `months` an explicit list of
+    month names where CLDR has none for the locale.
+    """
+
+    code: str
+    name: str
+    babel: str
+    direction: str
+    fallbacks: tuple[str, ...]
+    plural_forms: str
+    status: str
+    language: str
+    script: str
+    order: int = 99
+    months: tuple[str, ...] = ()
+
+
+def _read_locales(root: Path) -> dict[str, LocaleInfo]:
+    """Every locale directory with a `locale.json`, in the order they declare."""
+    found: list[LocaleInfo] = []
+    for meta in sorted(root.glob("*/locale.json")):
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        found.append(LocaleInfo(
+            code=meta.parent.name, name=str(data["name"]), babel=str(data["babel"]),
+            direction=str(data.get("direction", "ltr")), fallbacks=tuple(data.get("fallbacks", ())),
+            plural_forms=str(data["plural_forms"]), status=str(data.get("status", "full")),
+            language=str(data.get("language", meta.parent.name)), script=str(data.get("script", "latn")),
+            order=int(data.get("order", 99)), months=tuple(data.get("months", ())),
+        ))
+    return {info.code: info for info in sorted(found, key=lambda info: (info.order, info.code))}
+
+
+LOCALE_INFO = _read_locales(LOCALES_DIR)
+# The locales Bab speaks (complete catalogues) and those it only recognises and greets ("preview").
+LOCALES: tuple[str, ...] = tuple(code for code, info in LOCALE_INFO.items() if info.status == "full")
+PREVIEW_LOCALES: tuple[str, ...] = tuple(code for code, info in LOCALE_INFO.items() if info.status == "preview")
+RTL_LOCALES = frozenset(code for code, info in LOCALE_INFO.items() if info.direction == "rtl")
+FALLBACKS: dict[str, tuple[str, ...]] = {code: info.fallbacks for code, info in LOCALE_INFO.items()}
+BABEL_LOCALE = {code: info.babel for code, info in LOCALE_INFO.items()}
 # What each language is called in its own words: shown on the language buttons.
-LANGUAGE_NAMES = {"ary": "الدارجة", "fr": "Français", "ar": "العربية الفصحى"}
+LANGUAGE_NAMES = {code: info.name for code, info in LOCALE_INFO.items()}
 
 
 def N_(message: str) -> str:
@@ -36,15 +82,24 @@ def N_(message: str) -> str:
     return message
 
 
-# The Plural-Forms header of each catalogue. French: one form for 0 and 1 (gettext's rule for French). Arabic:
-# CLDR's six forms (zero, one, two, few 3-10, many 11-99, other). Darija: CLDR has no data for `ary`; it counts
-# like Arabic (نهار واحد, جوج أيام, 3 أيام, 11 يوم), so it uses the same six-form rule, which also lets a missing
-# Darija form fall back to the Arabic one with the same index.
-PLURAL_FORMS = {
-    "fr": "nplurals=2; plural=(n > 1);",
-    "ar": "nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : n%100>=3 && n%100<=10 ? 3 : n%100>=11 ? 4 : 5);",
-    "ary": "nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : n%100>=3 && n%100<=10 ? 3 : n%100>=11 ? 4 : 5);",
-}
+# The Plural-Forms header of each catalogue (from its locale.json). French: one form for 0 and 1 (gettext's rule
+# for French). Arabic: CLDR's six forms (zero, one, two, few 3-10, many 11-99, other). Darija, in either script:
+# CLDR has no data for `ary`; it counts like Arabic (نهار واحد, جوج أيام, 3 أيام, 11 يوم), so it uses the same
+# six-form rule, which also lets a missing Darija form fall back to the Arabic one with the same index.
+PLURAL_FORMS = {code: info.plural_forms for code, info in LOCALE_INFO.items()}
+
+
+def locale_for(language: str | None, script: str) -> str | None:
+    """The locale (full or preview) for a detected language in a script: Arabizi is `ary_Latn`, Darija in Arabic
+    letters `ary`; a language written in a script no catalogue has gets its first catalogue; None when unknown."""
+    if language is None:
+        return None
+    same = [info for info in LOCALE_INFO.values() if info.language == language]
+    exact = [info for info in same if info.script == script]
+    chosen = exact or same
+    return chosen[0].code if chosen else None
+
+
 Messages = dict[tuple[str | None, str], str]
 
 
@@ -101,7 +156,7 @@ class Translator:
     """Translations and formatting for one locale; cheap to share, safe across tasks."""
 
     def __init__(self, locale: str) -> None:
-        self.locale = locale if locale in LOCALES else "fr"
+        self.locale = locale if locale in LOCALE_INFO else "fr"
         # Looked up message by message: Darija falls back to Arabic, then French, then the English msgid.
         self._chain = [_catalogue(self.locale), *(_catalogue(fallback) for fallback in FALLBACKS[self.locale])]
 
@@ -149,8 +204,13 @@ class Translator:
 
     def date(self, day: date) -> str:
         """A date written out for this locale, e.g. '12 décembre 2026' or '12 دجنبر 2026'."""
-        text = format_date(day, format="long", locale=BABEL_LOCALE[self.locale])
-        return text.replace("\u200f", "")
+        months = LOCALE_INFO[self.locale].months
+        if len(months) == 12:  # CLDR has no month names for this locale: the catalogue's own
+            return f"{day.day} {months[day.month - 1]} {day.year}"
+        text = format_date(day, format="long", locale=BABEL_LOCALE[self.locale]).replace("\u200f", "")
+        if self.locale == "fr" and day.day == 1 and text.startswith("1 "):
+            text = "1er" + text[1:]  # French writes the first of the month as an ordinal: 1er février
+        return text
 
 
 def locale_for_hint(hint: str | None, default: str) -> str:

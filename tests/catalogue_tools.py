@@ -19,11 +19,12 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
-from bot.i18n import PLURAL_FORMS
+from bot.i18n import BABEL_LOCALE, LOCALE_INFO, PLURAL_FORMS
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES_DIR = ROOT / "locales"
-LOCALES = ("ary", "fr", "ar")
+# Every catalogue directory (locales/<code>/locale.json): the full ones and the greeting-only previews (zgh).
+LOCALES = tuple(LOCALE_INFO)
 KEYWORDS = {"N_": None, "t": None, "pgettext": ((1, "c"), 2), "ngettext": (1, 2)}
 
 
@@ -44,7 +45,7 @@ def extract() -> Catalog:
 def load(locale: str) -> Catalog:
     path = LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as handle:
-        return read_po(handle, locale="ar_MA" if locale == "ary" else locale)
+        return read_po(handle, locale=BABEL_LOCALE.get(locale, locale))
 
 
 def translated(message: Message) -> bool:
@@ -91,7 +92,7 @@ def update_catalogues() -> None:
         if path.exists():
             catalog = load(locale)
         else:
-            catalog = Catalog(locale="ar_MA" if locale == "ary" else locale, project="bab", charset="utf-8")
+            catalog = Catalog(locale=BABEL_LOCALE.get(locale, locale), project="bab", charset="utf-8")
         catalog.mime_headers = [("Plural-Forms", PLURAL_FORMS[locale])]  # before the merge sizes plural entries
         catalog.update(template, no_fuzzy_matching=True)
         _write(path, catalog, locale)
@@ -108,7 +109,9 @@ def locked() -> Iterator[None]:
 def apply_translations(files: list[Path]) -> int:
     """Fill msgstrs from JSON translation files; returns how many entries were set.
 
-    A plural entry is keyed by its singular msgid and takes a list with one string per plural form of the locale.
+    A plural entry is keyed by its singular msgid and takes a list with one string per plural form of the locale;
+    a key "context\u0004msgid" fills only the entry with that msgctxt (a short label), a plain msgid every entry
+    with that msgid that has no such key.
     """
     wanted: dict[str, dict[str, str]] = {}
     for file in files:
@@ -120,7 +123,9 @@ def apply_translations(files: list[Path]) -> int:
         catalog = load(locale)
         for message in catalog:
             key = message.id if isinstance(message.id, str) else message.id[0] if message.id else ""
-            translation = wanted.get(str(key), {}).get(locale)
+            # "context\u0004msgid" (gettext's own separator) targets the entry with that context only.
+            specific = wanted.get(f"{message.context}\u0004{key}", {}) if message.context else {}
+            translation = specific.get(locale) or wanted.get(str(key), {}).get(locale)
             if isinstance(translation, list):
                 translation = tuple(translation)
             if message.id and translation and message.string != translation:

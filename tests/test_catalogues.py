@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from bot.i18n import KEYWORD_MSGIDS, LOCALES, Translator
+from bot.i18n import KEYWORD_MSGIDS, LOCALE_INFO, LOCALES, PREVIEW_LOCALES, Translator
 from tests.catalogue_tools import extract, load, missing
 
 PLACEHOLDER = re.compile(r"{(\w+)}")
@@ -35,7 +36,8 @@ def test_placeholders_survive_translation(locale: str) -> None:
 def test_translations_are_not_the_english_source(locale: str) -> None:
     # Only a message made of placeholders alone (like "{kind} {reference}") may stay as it is, and in French the
     # few words that are spelt the same in both languages.
-    same_in_french = {"Observation", "Suggestion", "{name} (commune, {parent})", "{name} (province, {parent})"}
+    same_in_french = {"Observation", "Suggestion", "Communes", "{name} (commune, {parent})",
+                      "{name} (province, {parent})"}
     same = [message.id for message in load(locale) if message.id and message.string == message.id
             and PLACEHOLDER.sub("", str(message.id)).strip()
             and not (locale == "fr" and message.id in same_in_french)]
@@ -43,12 +45,32 @@ def test_translations_are_not_the_english_source(locale: str) -> None:
 
 
 def test_arabic_script_catalogues_are_in_arabic_script() -> None:
-    for locale in ("ary", "ar"):
+    arabic_script = [code for code in LOCALES if LOCALE_INFO[code].script == "arab"]
+    assert arabic_script == ["ary", "ar"]
+    for locale in arabic_script:
         for message in load(locale):
             if message.id and message.string and message.id not in KEYWORD_MSGIDS.values():
                 letters = [char for char in PLACEHOLDER.sub("", str(message.string)) if char.isalpha()]
                 arabic = [char for char in letters if "\u0600" <= char <= "\u06ff"]
                 assert len(arabic) >= len(letters) / 2, (locale, message.id)
+
+
+def test_arabizi_catalogue_is_in_latin_script() -> None:
+    """ary_Latn is Darija in Latin letters: no Arabic letter anywhere, Arabizi digits and Darija words throughout."""
+    assert LOCALE_INFO["ary_Latn"].script == "latn" and LOCALE_INFO["ary_Latn"].language == "ary"
+    strings = [str(form) for message in load("ary_Latn") if message.id and message.string
+               for form in (message.string if isinstance(message.string, tuple) else (message.string,))]
+    assert len(strings) > 400
+    arabic = [text for text in strings if any("\u0600" <= char <= "\u06ff" for char in text)]
+    assert not arabic, arabic[:3]
+    text = " ".join(strings)
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    arabizi = [word for word in words if re.search(r"[a-z][379]|[379][a-z]", word)]
+    assert len(arabizi) >= 300, len(arabizi)
+    darija = sum(words.count(word) for word in ("dyalek", "3afak", "daba", "ghadi", "bghiti", "chno", "ljama3a"))
+    # French spellings of Darija words are not Arabizi: "ljamaa" for ljama3a, "radi" for ghadi, "chokrane".
+    french = [word for word in words if word in ("ljamaa", "jamaa", "radi", "chokrane", "bghite", "lache", "hnaya")]
+    assert darija >= 100 and not french, (darija, french)
 
 
 def test_darija_is_not_msa() -> None:
@@ -64,6 +86,9 @@ def test_dates_are_written_for_each_locale() -> None:
 
     assert Translator("fr").date(date(2026, 12, 15)) == "15 décembre 2026"
     assert Translator("ary").date(date(2026, 12, 15)) == "15 دجنبر 2026"
+    assert Translator("ary_Latn").date(date(2026, 12, 15)) == "15 djanbir 2026"
+    assert Translator("ary_Latn").date(date(2027, 8, 3)) == "3 ghocht 2027"
+    assert Translator("ary_Latn").direction == "ltr" and Translator("ary").direction == "rtl"
     assert Translator("ar").direction == "rtl" and Translator("fr").direction == "ltr"
 
 
@@ -78,7 +103,7 @@ def test_plural_forms_header(locale: str) -> None:
 
     catalog = load(locale)
     assert catalog.plural_forms == PLURAL_FORMS[locale]
-    assert catalog.num_plurals == {"fr": 2, "ar": 6, "ary": 6}[locale]
+    assert catalog.num_plurals == {"fr": 2, "ar": 6, "ary": 6, "ary_Latn": 6}[locale]
 
 
 def _single_number_forms(locale: str) -> set[int]:
@@ -126,9 +151,8 @@ def test_plural_forms_are_chosen_by_number() -> None:
 
 # --- Legal numbers come from the rule table ---------------------------------------------------------------------
 
-# Entries allowed to state a legal number: none but this button label, whose short form (bot/flows/short_labels.py)
-# is matched by its literal text (see the report of issue 10).
-LEGAL_NUMBER_ALLOWED = {"Extend (+20 working days)"}
+# Entries allowed to state a legal number: none (the day counts come from the rule table, as placeholders).
+LEGAL_NUMBER_ALLOWED: set[str] = set()
 DAY_WORDS = re.compile(r"\bdays?\b|jours?|يوم|أيام|ايام|نهار")
 
 
@@ -188,3 +212,37 @@ def test_texts_follow_the_rule_table() -> None:
                                                                    "urgent": "4 أيام"}
     text = notices.extended(fr, "BAB-X", "Rabat", "volume", date(2026, 2, 9), RULES["urgent_extension"]).text
     assert "de 3 jours le délai" in text
+
+
+# --- Locales are directories ------------------------------------------------------------------------------------
+
+
+def test_a_locale_is_a_directory_with_its_locale_json(tmp_path: Path) -> None:
+    """Adding Tamazight (or any language) takes `locales/<code>/locale.json` and a catalogue: no code change."""
+    import json
+
+    from bot.i18n import _read_locales
+
+    for code, status in (("fr", "full"), ("zgh", "full"), ("kab", "preview")):
+        (tmp_path / code).mkdir()
+        (tmp_path / code / "locale.json").write_text(json.dumps({
+            "name": code, "babel": code, "plural_forms": "nplurals=2; plural=(n > 1);", "status": status,
+            "script": "tfng" if code == "zgh" else "latn", "order": len(code)}), encoding="utf-8")
+    found = _read_locales(tmp_path)
+    assert list(found) == ["fr", "kab", "zgh"] and found["zgh"].status == "full" and found["zgh"].script == "tfng"
+    assert found["kab"].language == "kab" and found["zgh"].fallbacks == ()
+
+
+def test_the_shipped_locales() -> None:
+    from bot.i18n import locale_for
+
+    assert LOCALES == ("ary", "ary_Latn", "fr", "ar") and PREVIEW_LOCALES == ("zgh",)
+    assert locale_for("ary", "latn") == "ary_Latn" and locale_for("ary", "arab") == "ary"
+    assert locale_for("zgh", "latn") == "zgh" and locale_for("fr", "arab") == "fr" and locale_for(None, "latn") is None
+
+
+def test_the_preview_greeting_is_in_tifinagh_and_latin() -> None:
+    from bot.flows.engine import PREVIEW_GREETING
+
+    text = Translator("zgh")(PREVIEW_GREETING)
+    assert any("\u2d30" <= char <= "\u2d7f" for char in text) and "Azul" in text and text != PREVIEW_GREETING

@@ -181,7 +181,7 @@ def shown(locale: str, msgid: str) -> str:
 
 def test_the_scan_finds_the_choices() -> None:
     assert not FOUND.unresolved, f"labels the test cannot resolve to msgids: {FOUND.unresolved}"
-    for msgid in ("Request information", "Extend (+20 working days)", "It answers in part", "Cancel this action",
+    for msgid in ("Request information", "Extend the deadline", "It answers in part", "Cancel this action",
                   "National defence and State security", "Here in the chat", "Overdue", "None of these"):
         assert msgid in FOUND.msgids, msgid
     assert set(FOUND.literals) >= {"الدارجة", "Français", "العربية الفصحى"}
@@ -264,13 +264,13 @@ def test_a_translated_label_has_one_short_form(locale: str) -> None:
 
 
 def test_short_label() -> None:
-    assert short_label("fr", "Prolonger (+20 jours)", 20) == "Prolonger +20 jours"
-    assert short_label("fr", "Prolonger (+20 jours)", 30) == "Prolonger (+20 jours)"
+    assert short_label("fr", "Réclamation, observation ou suggestion", 20) == "Réclamation ou avis"
+    assert short_label("fr", "Réclamation, observation ou suggestion", 40) == "Réclamation, observation ou suggestion"
     assert short_label("ar", "المعلومات في طور الإعداد", 20) == "قيد الإعداد"
-    assert short_label("ary", "Extend (+20 working days)", 20) == "Extend +20 work days"  # the English fallback
+    assert short_label("ary", "Complaint, observation or suggestion", 20) == "Complaint, feedback"  # the English fallback
     cut = short_label("fr", "Tétouan (commune, Tétouan)", 20)  # a place name: no short form, cut
     assert cut == "Tétouan (commune, T…" and len(cut) == 20
-    assert short_label("fr", "Prolonger (+20 jours)", 5) == "Prol…"  # the short form does not fit either
+    assert short_label("fr", "Réclamation, observation ou suggestion", 5) == "Récl…"  # the short form does not fit either
     reload_catalogues()
     assert short_label("fr", "Elle répond en partie", 20) == "En partie"
 

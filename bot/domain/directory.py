@@ -205,6 +205,38 @@ def _drop_glued_article(word: str) -> str:
     return word
 
 
+# Prepositions and articles glued to a place name in chat: "frabat", "lcasa", "بفاس", "فالرباط", "للدار البيضاء".
+_GLUED = ("fal", "fel", "bel", "f", "b", "l", "فال", "بال", "لل", "ال", "ف", "ب", "ل")
+
+
+# Words before a place name: "f casa", "à Fès", "de Salé", "ديال الرباط", "جماعة تطوان".
+_LOCATIVE = frozenset(normalise(word) for word in (
+    "f", "fi", "fe", "b", "l", "mn", "men", "d", "dyal", "dial", "3la", "à", "a", "au", "de", "du", "pres", "vers",
+    "commune", "ville", "jama3at", "jama3a", "mdinat", "في", "ف", "ب", "من", "ديال", "ديال", "جماعة", "لجماعة",
+    "مدينة", "بمدينة", "عمالة", "إقليم", "اقليم", "بجماعة",
+))
+# Everyday words that are also the name of some place ("المدينة" is an arrondissement of Tanger, "الدورة" a
+# commune): never a place on their own in a sentence.
+_EVERYDAY = frozenset(normalise(word) for word in (
+    "المدينة", "مدينة", "الدورة", "medina", "lmdina", "mdina", "centre", "markaz", "lmarkaz", "المركز", "السوق",
+    "souk", "الحي", "الجماعة", "jama3a", "ljama3a", "commune", "الجهة", "jiha", "ljiha", "region", "province",
+    "الإقليم", "العمالة", "prefecture", "ville", "quartier", "douar", "dwar", "الدوار", "derb", "الدرب", "oued",
+    "wad", "lwad", "الواد",
+))
+_MENTION_SIMILARITY = 70.0  # fuzz.ratio a skeleton match in a sentence must also reach
+_MENTION_SIMILARITY_SHORT = 80.0  # the same for a skeleton of three consonants (الناظور / الناضور)
+
+
+def _mention_variants(words: list[str]) -> list[str]:
+    """The n-gram as written, then with a glued preposition or article dropped from its first word."""
+    first, rest = words[0], words[1:]
+    variants = [" ".join(words)]
+    for prefix in _GLUED:
+        if first.startswith(prefix) and len(first) - len(prefix) >= 3:
+            variants.append(" ".join([first[len(prefix):], *rest]))
+    return variants
+
+
 def _skeleton_keys(norm: str) -> tuple[frozenset[str], frozenset[str]]:
     """Strict and loose skeleton keys of a normalised string, spaces removed (so "bengrir" meets "Ben Guerir").
 
@@ -339,6 +371,61 @@ class Directory:
             if score >= MIN_SCORE and (levels is None or self._items[code].level in levels)
         ]
         matches.sort(key=lambda m: (-m.score, _LEVEL_RANK.get(m.collectivity.level, 3), -m.collectivity.population))
+        return matches[:limit]
+
+    def mentions(self, text: str, limit: int = 3, *, ignore: Collection[str] = ()) -> list[Match]:
+        """Collectivities a free sentence names exactly ("3ndi chikaya f casa", "à Fès", "بالرباط"), best first.
+
+        Only exact normalised names and aliases of 1-4 words count, longest first, with a glued preposition
+        ("frabat", "بفاس") or article dropped; chat words, words shared by many names ("sidi") and the words in
+        `ignore` (the caller's topic vocabulary) never do. No fuzzy matching: in a sentence it would turn ordinary
+        words into villages (§5.3), so a misspelt place is left to the place question.
+        """
+        tokens = _norm(text[:400]).split()
+        taken = [False] * len(tokens)
+        found: dict[str, tuple[int, int, str]] = {}  # code -> (words matched, position, shown)
+        blocked = self._chat_words | self._generic | _EVERYDAY | frozenset(_norm(word) for word in ignore)
+
+        def after_preposition(start: int) -> bool:
+            return start > 0 and tokens[start - 1] in _LOCATIVE
+
+        for width in (4, 3, 2, 1):
+            for start in range(len(tokens) - width + 1):
+                if any(taken[start:start + width]):
+                    continue
+                words = tokens[start:start + width]
+                if width == 1 and (len(words[0]) < 3 or (words[0] in blocked and not after_preposition(start))):
+                    continue
+                for variant in _mention_variants(words):
+                    hits = self._exact.get(variant)
+                    if not hits or (width == 1 and variant in blocked and not after_preposition(start)):
+                        continue
+                    for i in hits:
+                        entry = self._entries[i]
+                        found.setdefault(entry.code, (width, start, entry.shown))
+                    taken[start:start + width] = [True] * width
+                    break
+        # A name after a preposition ("f tiznit", "ديال الناظور", "فتزنيت") spelt another way (تيزنيت, الناضور):
+        # its consonant skeleton, guarded by spelling similarity, for these words only.
+        for start, word in enumerate(tokens):
+            glued = len(_mention_variants([word])) > 1
+            if taken[start] or len(word) < 4 or not (after_preposition(start) or glued):
+                continue
+            for variant in _mention_variants([word]):
+                if variant in blocked or len(variant) < 4:
+                    continue
+                for key in _skeleton_keys(variant)[0]:
+                    # three consonants collide with many villages: then the spelling must be closer
+                    least = _MENTION_SIMILARITY if len(key) >= 4 else _MENTION_SIMILARITY_SHORT
+                    for i in self._strict.get(key, ()):
+                        entry = self._entries[i]
+                        if " " not in entry.text and fuzz.ratio(variant, entry.text) >= least:
+                            found.setdefault(entry.code, (0, start, entry.shown))
+                            taken[start] = True
+        matches = [Match(self._items[code], 100.0 if self._items[code].level != "region" else 99.0, shown)
+                   for code, (_, _, shown) in found.items()]
+        matches.sort(key=lambda m: (-found[m.collectivity.code][0], _LEVEL_RANK.get(m.collectivity.level, 3),
+                                    -m.collectivity.population, found[m.collectivity.code][1]))
         return matches[:limit]
 
     # --- scoring ---------------------------------------------------------------------

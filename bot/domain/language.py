@@ -3,8 +3,8 @@
 No offline detector knows Moroccan Arabic or Tamazight, so we follow the research note
 (shared/knowledge/language.md, §2): pick the script first, then count marker words from
 `bot/data/markers.tsv` (plus a few built-in French and MSA words) and Arabizi digits.
-The answer is "fr", "ar" (MSA), "ary" (Darija) or None when the cues do not decide;
-the caller then keeps the session language. Reading the marker file once is the only I/O.
+The answer is "fr", "ar" (MSA), "ary" (Darija, in either script), "zgh" (Tamazight, Tifinagh or Latin)
+or None when the cues do not decide; the caller then keeps the session language. Reading the marker file once is the only I/O.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ MARKERS_PATH = Path(__file__).resolve().parent.parent / "data" / "markers.tsv"
 class Detection:
     """Outcome of detection: `locale` is None when unsure (then `confident` is False); `script` is "arab", "latn", "tfng" or "none"."""
 
-    locale: str | None  # "fr" | "ar" | "ary" | None
+    locale: str | None  # the language: "fr" | "ar" | "ary" | "zgh" | None (bot.i18n.locale_for adds the script)
     confident: bool
     script: str
 
@@ -46,16 +46,29 @@ _FRENCH_EXTRA = (
     "par", "sur", "avec", "sans", "mais", "tes", "ses", "vos", "notre", "nos", "ce", "cette",
     "ces", "cela", "ca", "salut", "peux", "pouvez", "faire", "fait", "aider", "demander", "quel",
     "quelle", "plait", "deposer", "en", "tres", "bien", "bon", "aussi", "sont", "ai", "avez",
-    "avoir", "etre", "moi", "toi", "nom", "probleme",
+    "avoir", "etre", "moi", "toi", "nom", "probleme", "laissez", "tomber", "annuler", "plainte", "reclamation",
 )
 # The halves of elisions: "c'est" -> "c est", "j'ai" -> "j ai". The note found "c'est bon"
 # and "d'accord" fell through when the tokeniser kept the apostrophe. Single letters are
 # weak: they only add to French evidence found elsewhere.
 _FRENCH_ELISIONS = ("j", "c", "qu", "n", "s", "m", "t", "d", "jusqu", "lorsqu", "puisqu")
 # MSA constructions that Darija writes differently (Darija: شنو هي, ما غاديش, باش).
-_MSA_EXTRA = ("ما هي", "ما هو", "لم", "لن", "قد", "أن", "إلى", "الذين", "أستطيع", "أرغب", "هناك")
+_MSA_EXTRA = ("ما هي", "ما هو", "لم", "لن", "قد", "أن", "إلى", "الذين", "أستطيع", "أرغب", "هناك",
+              # MSA words and forms Darija says otherwise (كاين, بزاف, قدام, عندي, كامل, هادي…)
+              "يوجد", "توجد", "لا يوجد", "لا توجد", "جدا", "منذ", "أمام", "حول", "لدي", "لدينا", "بخصوص", "يتم",
+              "تم", "كله", "كلها", "أطلب", "أقترح", "أبلغ", "يرفض", "ترفض", "تتوقف", "يتوقف", "متوقفة", "متوقف",
+              "الاطلاع", "إحداث", "تركيب", "انقطاع", "بلغت", "مصاريف", "تسليمي", "شارعنا", "حينا", "أشهر",
+              "ثلاثة", "ستة", "أسبوع", "ضد", "لا تعمل", "لا يعمل", "كيف", "أحتاج", "تكلم", "معي", "الإلغاء",
+              "تبت", "تفتقر", "تفيض")
+# Common Latin Tamazight greetings and words missing from the file (the issue's "tanmmirt", "mamek").
+_TAMAZIGHT_EXTRA = ("azul", "azoul", "tanmmirt", "tanemmirt", "tanmirt", "tanmmirt nnek", "mamek", "mamk", "manik",
+                    "fellak", "fellam", "fellawen", "flawn", "ansuf", "ansuf yiswen", "is tgit", "tamazight",
+                    "tamaziɣt", "tutlayt")
 # Common Darija words missing from the file ("la chokran" was misread as French).
-_DARIJA_EXTRA = ("chokran", "choukran", "chukran", "nchouf", "3lik", "m3ak")
+_DARIJA_EXTRA = ("chokran", "choukran", "chukran", "nchouf", "3lik", "m3ak", "dyalna", "dyalkom", "dialna",
+                 "kaynch", "ma kaynch", "dwar", "l7oma", "l7ay", "derb", "zen9a", "mherres", "mherresa", "kamel",
+                 "jawbni", "jawbouni", "kteb", "kteb lia", "nhder", "3andna", "3ndna", "mazal", "nchki", "bghit",
+                 "ma bghitch", "lghi", "kifach", "fin", "wesh")
 
 # Greetings and thanks that say nothing about the language (used in every register) but
 # are still chat words, not place names.
@@ -90,7 +103,7 @@ def _load_cues(path: Path = MARKERS_PATH) -> dict[str, _Cues]:
                 continue
             bucket = strong if row["strength"] == "strong" else weak
             bucket.setdefault(lang, set()).add(term)
-    for lang, extra in (("fr", _FRENCH_EXTRA), ("ar", _MSA_EXTRA), ("ary", _DARIJA_EXTRA)):
+    for lang, extra in (("fr", _FRENCH_EXTRA), ("ar", _MSA_EXTRA), ("ary", _DARIJA_EXTRA), ("zgh", _TAMAZIGHT_EXTRA)):
         strong.setdefault(lang, set()).update(normalise(t) for t in extra)
     weak.setdefault("fr", set()).update(_FRENCH_ELISIONS)
     cues: dict[str, _Cues] = {}
@@ -161,8 +174,8 @@ def _detect_latin(raw: str, tokens: list[str], padded: str, cues: dict[str, _Cue
         fr += _count(cues["fr"].weak, tokens, padded)
 
     if zgh and 2 * zgh > max(ary, fr):
-        # Latin Tamazight ("azul", "tanemmirt"): not a supported locale yet.
-        return Detection(None, confident=False, script="latn")
+        # Latin Tamazight ("azul", "tanemmirt"): recognised; the caller greets it (bot.i18n.locale_for).
+        return Detection("zgh", confident=zgh >= 1 and max(ary, fr) == 0, script="latn")
     if ary == 0 and fr == 0:
         return Detection(None, confident=False, script="latn")
     # Code-switching ("merci bzaf") is normal; a tie goes to Darija, because Darija
@@ -176,9 +189,10 @@ def detect_language(text: str) -> Detection:
     """Guess the language of a short message; never raises, and answers locale None when the cues are absent or tied."""
     text = text[:2000]  # long pastes carry no more signal and would only cost time
     script = _dominant_script(text)
-    if script in ("none", "tfng"):
-        # Tamazight in Tifinagh is recognised but not supported as a locale yet.
+    if script == "none":
         return Detection(None, confident=False, script=script)
+    if script == "tfng":
+        return Detection("zgh", confident=True, script=script)  # any Tifinagh practically settles it (§2.1)
     cues = _load_cues()
     norm = normalise(text)
     tokens = norm.split()

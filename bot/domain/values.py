@@ -45,6 +45,8 @@ class Outbound:
     notice_params: tuple[tuple[str, str], ...] = ()
     # Set by the outbox when the message had to wait for the person to write again (ISO time it started waiting).
     waited_at: str | None = None
+    # A receipt as a card for the channels that draw one (the web page): reference, code, place, dates.
+    card: tuple[tuple[str, str], ...] = ()
 
     def to_payload(self) -> dict[str, Any]:
         """The JSON stored in the outbox (`files` only when there are some)."""
@@ -60,6 +62,8 @@ class Outbound:
             payload["notice"] = {"kind": self.notice, "params": dict(self.notice_params)}
         if self.waited_at:
             payload["waited_at"] = self.waited_at
+        if self.card:
+            payload["card"] = dict(self.card)
         return payload
 
     @classmethod
@@ -72,13 +76,16 @@ class Outbound:
         assert isinstance(notice, dict)
         params = notice.get("params") if isinstance(notice.get("params"), dict) else {}
         assert isinstance(params, dict)
+        card = payload.get("card") if isinstance(payload.get("card"), dict) else {}
+        assert isinstance(card, dict)
         return cls(text=str(payload.get("text") or ""), locale=str(payload.get("locale") or "fr"), options=options,
                    version=version if isinstance(version, int) else None,
                    files=tuple(FileRef.from_json(file) for file in payload.get("files") or []
                                if isinstance(file, dict)),
                    notice=str(notice["kind"]) if notice.get("kind") else None,
                    notice_params=tuple((str(key), str(value)) for key, value in params.items()),
-                   waited_at=str(payload["waited_at"]) if payload.get("waited_at") else None)
+                   waited_at=str(payload["waited_at"]) if payload.get("waited_at") else None,
+                   card=tuple((str(key), str(value)) for key, value in card.items()))
 
 
 @dataclass(frozen=True, slots=True)

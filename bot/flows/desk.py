@@ -1,84 +1,304 @@
-"""The staff desk inside the conversation engine: its steps hand over to the service; its screens are pure.
+"""The staff desk as a flow on the engine: the inbox, one request and its actions, the coordinators' reports.
 
-The inbox lives in the database (lists, scopes, other people's requests), so the desk's steps act through
-effects the service carries out: `DeskShow` (render the current step) and `DeskInput` (act on a message). The
-service loads a view (an inbox page, a request card) and the `render_*` functions below turn it into the
-message and its buttons, without I/O. The engine still owns global commands, stale buttons, back and cancel,
-and every navigation (`engine.move`).
+Each step decides from the `DeskData` the service loaded before the turn (`turn.ctx.desk`): where to go, through
+the engine's `go`/`move` like any flow, and which commands the service must carry out (`DeskAct`, `DeskDenied`,
+`CorrectHoliday`). Every step's prompt is a `DeskShow`: the service runs the commands, loads the page the new
+step needs and renders it with `bot.flows.desk_render`. Nothing here touches the database.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
-from bot.domain.deadlines import CASABLANCA
-from bot.domain.directory import Directory
-from bot.flows.engine import Flow, Turn, on_go, register
-from bot.flows.labels import DELIVERY_LABELS, kind_label, label, status_label
-from bot.flows.places import local_name
-from bot.flows.spec import DeskInput, DeskShow, FileRef, Inbound
-from bot.i18n import N_, Translator
+from bot.domain.lifecycle import ARTICLE_7_EXCEPTIONS, REFUSAL_GROUNDS, Action, allowed
+from bot.domain.requests import OPEN_STATUSES, find_reference
+from bot.domain.validation import Invalid, check_free_text
+from bot.flows.desk_render import pick_screen
+from bot.flows.desk_views import DeskData
+from bot.flows.engine import Flow, Turn, move, on_go, register
+from bot.flows.spec import CorrectHoliday, DeskAct, DeskDenied, DeskShow, Inbound, InboundKind
+from bot.i18n import N_
 
 # list: the inbox page; open: one request and its actions; compose: text (and files) for an action;
-# pick: one choice among a list the service shows (reason, ground, exception, clerk, place, answer kind);
+# pick: one choice among a list (reason, ground, exception, clerk, place, answer kind);
 # overdue and stats: the coordinators' reports; calendar: confirming or moving estimated holidays.
 DESK_STEPS = ("list", "open", "compose", "pick", "overdue", "stats", "calendar")
+FILTERS = ("open", "overdue", "mine", "unassigned", "all")
+CLERK_FILTERS = FILTERS[:4]  # "all open" is for coordinators, who see beyond their own inbox
+MAX_FILES = 10  # documents one answer can carry
+TAP_A_REQUEST = N_("Tap a request, or type its reference.")
+CHOOSE_BELOW = N_("Please choose one of the options below.")
 
-FILTER_LABELS = {
-    "open": N_("To handle"),
-    "overdue": N_("Overdue"),
-    "mine": N_("Mine"),
-    "unassigned": N_("Unassigned"),
-    "all": N_("All open"),
-}
-ACTION_LABELS = {
-    "take": N_("Take it"),
-    "answer": N_("Answer"),
-    "clarify": N_("Ask for clarification"),
-    "extend": N_("Extend (+20 working days)"),
-    "refuse": N_("Refuse"),
-    "transfer": N_("Transfer"),
-    "assign": N_("Assign to a clerk"),
-    "note": N_("Internal note"),
-}
-COMPOSE_PROMPTS = {
-    "answer": N_("Write your answer to the citizen. You can send documents or photos first: they go with it."),
-    "clarify": N_("Write your question to the citizen:"),
-    "note": N_("Write an internal note (the citizen does not see it):"),
-    "refuse": N_("Write the reason for the refusal, as the citizen will read it:"),
-    "transfer": N_("Type the name of the collectivity to transfer it to:"),
-}
-EVENT_LABELS = {
-    "submitted": N_("received"),
-    "open": N_("opened"),
-    "take": N_("taken"),
-    "assigned": N_("assigned"),
-    "clarify": N_("clarification asked"),
-    "clarified": N_("citizen answered"),
-    "extend": N_("extended"),
-    "answer": N_("answered"),
-    "answer_partially": N_("answered in part"),
-    "refuse": N_("refused"),
-    "transfer": N_("transferred"),
-    "withdraw": N_("withdrawn by the citizen"),
-    "close": N_("closed"),
-    "rated": N_("rated by the citizen"),
-    "note": N_("internal note"),
-    "overdue": N_("deadline passed"),
-    "due_moved": N_("due date moved"),
+
+def references_in(inbound: Inbound) -> tuple[str, ...]:
+    """The request references a staff message names (a button, a notice's button, a typed reference)."""
+    choice = inbound.choice_id or "" if inbound.kind is InboundKind.CHOICE else ""
+    if choice.startswith("open:"):
+        return (choice.partition(":")[2],)
+    if choice.startswith("go:open:"):
+        return (choice.split(":")[2],)
+    if inbound.kind is InboundKind.TEXT:
+        found = find_reference(inbound.text)
+        return (found,) if found else ()
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What decides the actions open on a request, read from its row."""
+
+    kind: str
+    status: str
+    assigned_staff_id: int | None
+    extended: bool
+    due_on: date
+
+
+def available_actions(request: Standing, member_id: int, role: str, today: date) -> tuple[str, ...]:
+    """The action buttons the lifecycle table and the member's role allow now, in the order they are shown."""
+    possible = allowed(request.kind, request.status)
+    found: list[str] = []
+    if request.status in OPEN_STATUSES and request.assigned_staff_id != member_id:
+        found.append("take")
+    if Action.ANSWER in possible:
+        found.append("answer")
+    if Action.ASK_CLARIFICATION in possible:
+        found.append("clarify")
+    if Action.EXTEND in possible and not request.extended and today <= request.due_on:
+        found.append("extend")
+    if Action.REFUSE in possible:
+        found.append("refuse")
+    if Action.TRANSFER in possible:
+        found.append("transfer")
+    if role != "clerk" and request.status in OPEN_STATUSES:
+        found.append("assign")
+    found.append("note")
+    return tuple(found)
+
+
+# ---- moving around ----------------------------------------------------------------------------------------------
+
+
+def to(turn: Turn, step: str, **scratch: object) -> None:
+    """Go to a desk step, remembering this one for 'back' when it is another desk step, and show it."""
+    here = turn.state.flow == "desk" and turn.state.step
+    turn.go(f"desk:{step}", remember=bool(here) and here != step, scratch=scratch)
+
+
+def back_to_card(turn: Turn) -> None:
+    """After an action: the request again, with 'back' leading to the inbox rather than the action's steps."""
+    move(turn.state, "desk:open", history=[step for step in turn.state.history if step == "list"][:1])
+    turn.prompt()
+
+
+def to_inbox(turn: Turn) -> None:
+    """The inbox, with nothing to go back to."""
+    move(turn.state, "desk:list", history=[])
+    turn.prompt()
+
+
+def deny(turn: Turn, action: str, reference: str) -> None:
+    """A request that is not (or no longer) the member's: the same answer as an unknown one, and an audit event."""
+    turn.say(N_("I find no request {reference} in your inbox."), reference=reference)
+    turn.effects.append(DeskDenied(action, reference[:64]))
+    turn.state.scratch.pop("ref", None)
+    turn.go("desk:list", remember=False)
+
+
+def open_request(turn: Turn, desk: DeskData, reference: str) -> None:
+    """Show one request, once the service found it in the member's scope."""
+    card = desk.card(reference)
+    if card is None:
+        deny(turn, "open", reference)
+        return
+    turn.effects.append(DeskAct("open", card.reference))
+    to(turn, "open", ref=card.reference)
+
+
+# ---- the steps --------------------------------------------------------------------------------------------------
+
+
+def on_list(turn: Turn, desk: DeskData, inbound: Inbound, choice: str) -> None:
+    scratch = turn.state.scratch
+    if choice.startswith("f:") and choice[2:] in desk.filters:
+        scratch.update(filter=choice[2:], page=0)
+    elif choice in ("p:next", "p:prev"):
+        scratch["page"] = max(int(scratch.get("page") or 0) + (1 if choice == "p:next" else -1), 0)
+    elif inbound.kind is InboundKind.CHOICE:
+        turn.stale()
+        return
+    else:
+        turn.error(TAP_A_REQUEST)
+        return
+    turn.ask_again()
+
+
+def on_open(turn: Turn, desk: DeskData, inbound: Inbound, choice: str) -> None:
+    reference = str(turn.state.scratch.get("ref", ""))
+    action = choice.partition(":")[2] if choice.startswith("a:") else ""
+    card = desk.card(reference)
+    if card is None:
+        deny(turn, action or "open", reference)
+        return
+    if action not in card.actions:
+        turn.stale()
+        return
+    turn.state.scratch.update(action=action, files=[], text=None, ground=None, exception=None)
+    if action == "take":
+        turn.effects.append(DeskAct("take", reference))
+        back_to_card(turn)
+    elif action in ("answer", "clarify", "note", "transfer"):
+        to(turn, "compose")
+    elif action == "refuse":
+        to(turn, "pick", pick="ground")
+    elif action == "extend":
+        to(turn, "pick", pick="reason")
+    elif action == "assign":
+        to(turn, "pick", pick="clerk")
+
+
+def on_compose(turn: Turn, desk: DeskData, inbound: Inbound, choice: str) -> None:
+    scratch = turn.state.scratch
+    action, reference = str(scratch.get("action")), str(scratch.get("ref", ""))
+    if inbound.kind in (InboundKind.PHOTO, InboundKind.DOCUMENT) and inbound.attachment_id is not None:
+        if action != "answer":
+            turn.error(N_("Thank you, but I cannot use a file at this step."))
+            return
+        files = [*scratch.get("files", []), inbound.attachment_id][:MAX_FILES]
+        scratch["files"] = files
+        turn.say_text(turn.t(N_("Document received ({count}). Send more, or write your answer."), count=len(files)),
+                      (("back", turn.t(N_("Cancel this action"))),))
+        return
+    if inbound.kind is not InboundKind.TEXT:
+        turn.error(N_("I can only read text messages and button presses here."))
+        return
+    try:
+        text = check_free_text(inbound.text, min_chars=2, max_chars=4000)
+    except Invalid as invalid:
+        turn.error(invalid.message, **invalid.params)
+        return
+    if action == "answer":
+        to(turn, "pick", pick="answer_kind", text=text)
+        return
+    card = desk.card(reference)
+    if card is None:
+        deny(turn, action, reference)
+        return
+    if action == "transfer":
+        places = [m.collectivity.code for m in turn.ctx.directory.match(text, limit=4)
+                  if m.collectivity.code != card.place]
+        if not places:
+            turn.error(N_("I do not find that collectivity. Try another spelling."))
+            return
+        to(turn, "pick", pick="place", places=places)
+    elif action == "refuse":
+        ground, exception = str(scratch.get("ground") or ""), scratch.get("exception")
+        if ground not in REFUSAL_GROUNDS or (ground == "article_7" and exception not in ARTICLE_7_EXCEPTIONS):
+            to(turn, "pick", pick="ground")
+            return
+        turn.effects.append(DeskAct("refuse", reference, text=text, ground=ground,
+                                    exception=str(exception) if ground == "article_7" else None))
+        back_to_card(turn)
+    else:  # clarify or note
+        turn.effects.append(DeskAct("clarify" if action == "clarify" else "note", reference, text=text))
+        back_to_card(turn)
+
+
+def on_pick(turn: Turn, desk: DeskData, inbound: Inbound, choice: str) -> None:
+    scratch = turn.state.scratch
+    _, choices = pick_screen(turn.t, scratch, desk, turn.ctx.directory)
+    if choice not in {option_id for option_id, _ in choices}:
+        turn.error(CHOOSE_BELOW)
+        return
+    value, pick = choice.partition(":")[2], scratch.get("pick")
+    reference = str(scratch.get("ref", ""))
+    if pick == "ground":
+        scratch["ground"] = value
+        if value == "article_7":
+            to(turn, "pick", pick="exception")
+        else:
+            to(turn, "compose", action="refuse")
+        return
+    if pick == "exception":
+        scratch["exception"] = value
+        to(turn, "compose", action="refuse")
+        return
+    card = desk.card(reference)
+    if card is None:
+        deny(turn, str(scratch.get("action")), reference)
+        return
+    if pick == "place":
+        if turn.ctx.directory.get(value) is None or value == card.place:
+            to(turn, "compose", action="transfer")
+            return
+        turn.effects.append(DeskAct("transfer", reference, to_code=value))
+        to_inbox(turn)
+        return
+    if pick == "reason":
+        turn.effects.append(DeskAct("extend", reference, reason=value))
+    elif pick == "answer_kind":
+        turn.effects.append(DeskAct("answer", reference, text=str(scratch.get("text") or ""),
+                                    files=tuple(int(i) for i in scratch.get("files", [])),
+                                    partial=value == "partial"))
+    elif pick == "clerk":
+        turn.effects.append(DeskAct("assign", reference, staff_id=int(value)))
+    back_to_card(turn)
+
+
+def on_report(turn: Turn, desk: DeskData, inbound: Inbound, choice: str) -> None:
+    turn.error(TAP_A_REQUEST)
+
+
+def on_calendar(turn: Turn, desk: DeskData, inbound: Inbound, choice: str) -> None:
+    if inbound.kind is not InboundKind.CHOICE:
+        turn.error(CHOOSE_BELOW)
+        return
+    parts = choice.split(":")
+    view = desk.calendar
+    days = {day.isoformat(): day for day, _ in view.upcoming} if view is not None and view.national else {}
+    if len(parts) != 3 or parts[0] != "cal" or parts[1] not in ("confirm", "later") or parts[2] not in days:
+        turn.effects.append(DeskDenied("calendar", choice[:64]))
+        turn.error(CHOOSE_BELOW)
+        return
+    day = days[parts[2]]
+    turn.effects.append(CorrectHoliday(day, day if parts[1] == "confirm" else day.fromordinal(day.toordinal() + 1)))
+    to_inbox(turn)
+
+
+StepHandler = Callable[[Turn, DeskData, Inbound, str], None]
+HANDLERS: dict[str, StepHandler] = {
+    "list": on_list, "open": on_open, "compose": on_compose, "pick": on_pick,
+    "overdue": on_report, "stats": on_report, "calendar": on_calendar,
 }
 
 
 @dataclass(frozen=True, slots=True)
 class DeskStep:
+    """One desk step: shown by the service, decided here."""
+
     id: str
 
     def prompt(self, turn: Turn) -> None:
         turn.effects.append(DeskShow())
 
     def handle(self, turn: Turn, inbound: Inbound) -> None:
-        turn.effects.append(DeskInput(inbound))
+        desk = turn.ctx.desk
+        if desk is None:  # not (or no longer) staff: the service's gate normally answers before
+            turn.go("menu:main", remember=False)
+            return
+        choice = inbound.choice_id or "" if inbound.kind is InboundKind.CHOICE else ""
+        if choice == "list":
+            to(turn, "list")
+        elif choice == "back":
+            to(turn, "open")
+        elif choice.startswith("open:"):
+            open_request(turn, desk, choice.partition(":")[2])
+        elif self.id in ("list", "open", "overdue", "stats") and (named := references_in(inbound)):
+            open_request(turn, desk, named[0])
+        else:
+            HANDLERS[self.id](turn, desk, inbound, choice)
 
 
 register(Flow(id="desk", start="list", steps={step: DeskStep(step) for step in DESK_STEPS}))
@@ -86,158 +306,8 @@ register(Flow(id="desk", start="list", steps={step: DeskStep(step) for step in D
 
 @on_go("open")
 def open_from_notice(turn: Turn, args: list[str]) -> None:
-    """A staff notice's 'open' button: straight to that request (the service checks the scope)."""
-    if turn.ctx.staff_role is None or not args:
+    """A staff notice's 'open' button: straight to that request, when it is in the member's scope."""
+    if turn.ctx.staff_role is None or turn.ctx.desk is None or not args:
         turn.stale()
         return
-    turn.go("desk:open", remember=False, scratch={"ref": args[0]})
-
-
-# ---- what the desk shows: pure renderings of the views the service loads --------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Screen:
-    """One desk message: its text, its buttons (bound to the state's version when sent) and its files."""
-
-    text: str
-    options: tuple[tuple[str, str], ...] = ()
-    files: tuple[FileRef, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class InboxRow:
-    """One request on an inbox page."""
-
-    reference: str
-    urgent: bool
-    kind: str
-    place: str  # the collectivity's code
-    due_on: date
-    status: str
-
-
-@dataclass(frozen=True, slots=True)
-class InboxView:
-    """One page of the inbox under one filter, as the service loaded it for the member."""
-
-    filter: str
-    page: int
-    total: int
-    rows: tuple[InboxRow, ...]
-    filters: tuple[str, ...]  # the filters the member's role offers
-    today: date
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryLine:
-    """One event of a request's history."""
-
-    at: datetime
-    kind: str
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class RequestCard:
-    """Everything a clerk needs to answer one request, and the actions open to them now."""
-
-    reference: str
-    kind: str
-    urgent: bool
-    place: str  # the collectivity's code
-    status: str
-    received_on: date
-    due_on: date
-    today: date
-    assignee: str | None
-    subject: str
-    delivery: str | None = None
-    requester_name: str | None = None
-    id_number: str | None = None
-    contact: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    parent_reference: str | None = None
-    history: tuple[HistoryLine, ...] = ()
-    files: tuple[FileRef, ...] = ()
-    actions: tuple[str, ...] = ()
-
-
-PAGE_SIZE = 5
-
-
-def days_left(t: Translator, today: date, due_on: date) -> str:
-    """'3 d left', 'due today' or 'late by 2 d', in the reader's language."""
-    days = (due_on - today).days
-    if days < 0:
-        return t.ngettext("late by {count} d", "late by {count} d", -days, count=-days)
-    if days == 0:
-        return t(N_("due today"))
-    return t.ngettext("{count} d left", "{count} d left", days, count=days)
-
-
-def place_name(directory: Directory, code: str, t: Translator) -> str:
-    """The collectivity's name in the reader's language (its code when the directory no longer has it)."""
-    found = directory.get(code)
-    return local_name(found, t) if found else code
-
-
-def render_inbox(t: Translator, view: InboxView, directory: Directory) -> Screen:
-    """The inbox page: one line per request, its buttons, paging and the other filters."""
-    lines = [t(N_("Inbox, {filter}: {count} open"), filter=t(FILTER_LABELS[view.filter]), count=view.total)]
-    if not view.rows:
-        lines.append(t(N_("Nothing here.")))
-    for row in view.rows:
-        lines.append("• " + " · ".join([
-            row.reference + (" ⚡" if row.urgent else ""),
-            kind_label(row.kind, t),
-            place_name(directory, row.place, t),
-            days_left(t, view.today, row.due_on),
-            status_label(row.status, t),
-        ]))
-    if view.total > PAGE_SIZE:
-        lines.append(t(N_("Page {page} of {pages}"), page=view.page + 1,
-                       pages=(view.total + PAGE_SIZE - 1) // PAGE_SIZE))
-    options = [(f"open:{row.reference}", row.reference) for row in view.rows]
-    if view.page > 0:
-        options.append(("p:prev", t(N_("Previous page"))))
-    if (view.page + 1) * PAGE_SIZE < view.total:
-        options.append(("p:next", t(N_("Next page"))))
-    options += [(f"f:{other}", t(FILTER_LABELS[other])) for other in view.filters if other != view.filter]
-    return Screen("\n".join(lines), tuple(options))
-
-
-def render_request(t: Translator, card: RequestCard, directory: Directory) -> Screen:
-    """The request card: facts, the requester, history, the citizen's files and the action buttons."""
-    lines = [
-        t(N_("{kind} {reference}"), kind=kind_label(card.kind, t), reference=card.reference)
-        + (" ⚡ " + t(N_("urgent")) if card.urgent else ""),
-        t(N_("To: {place}"), place=place_name(directory, card.place, t)),
-        t(N_("Status: {status}"), status=status_label(card.status, t)),
-        t(N_("Received on {date}"), date=t.date(card.received_on)),
-        t(N_("Answer due by {date}"), date=t.date(card.due_on)) + f" ({days_left(t, card.today, card.due_on)})",
-        t(N_("Handled by: {name}"), name=card.assignee or t(N_("nobody yet"))),
-        "",
-        t(N_("Request: {subject}"), subject=card.subject),
-    ]
-    if card.kind == "access":
-        lines += [
-            t(N_("Delivery: {delivery}"), delivery=label(DELIVERY_LABELS, card.delivery, t) or "-"),
-            t(N_("Requester: {name}, card {id_number}, contact {contact}"), name=card.requester_name or "-",
-              id_number=card.id_number or "-", contact=card.contact or "-"),
-        ]
-    elif card.contact:
-        lines.append(t(N_("Contact: {contact}"), contact=card.contact))
-    if card.lat is not None and card.lon is not None:
-        lines.append(t(N_("Location: {lat}, {lon}"), lat=f"{card.lat:.5f}", lon=f"{card.lon:.5f}"))
-    if card.parent_reference is not None:
-        lines.append(t(N_("About request {reference}"), reference=card.parent_reference))
-    lines += ["", t(N_("History:"))]
-    for event in card.history:
-        when = event.at.astimezone(CASABLANCA)
-        what = t(EVENT_LABELS[event.kind]) if event.kind in EVENT_LABELS else event.kind
-        lines.append(f"• {t.date(when.date())} {when:%H:%M} {what}" + (f": {event.detail}" if event.detail else ""))
-    options = [(f"a:{action}", t(ACTION_LABELS[action])) for action in card.actions]
-    options.append(("list", t(N_("Back to the inbox"))))
-    return Screen("\n".join(lines), tuple(options), card.files)
+    open_request(turn, turn.ctx.desk, args[0])

@@ -17,6 +17,7 @@ from bot.domain.directory import Directory
 from bot.domain.language import detect_language
 from bot.domain.text import normalise
 from bot.domain.validation import MAX_MESSAGE_CHARS, Invalid, clean_text
+from bot.flows.desk_views import DeskData
 from bot.flows.spec import (
     Effect,
     Inbound,
@@ -29,7 +30,17 @@ from bot.flows.spec import (
     SetLocale,
     State,
 )
-from bot.i18n import LOCALES, N_, Translator, keywords, locale_for_hint, translator
+from bot.i18n import (
+    LOCALE_INFO,
+    LOCALES,
+    N_,
+    PREVIEW_LOCALES,
+    Translator,
+    keywords,
+    locale_for,
+    locale_for_hint,
+    translator,
+)
 
 GLOBAL_COMMANDS = ("menu", "back", "cancel", "help", "lang")
 STAFF_COMMANDS = ("inbox", "overdue", "stats", "calendar")  # only for linked staff; citizens' text goes to their step
@@ -46,6 +57,7 @@ class Context:
     profile: Profile | None = None
     staff_role: str | None = None  # the role of a linked, active staff member
     rules: Mapping[str, Rule] = field(default_factory=lambda: RULES)  # the deadline rules in force, for the texts
+    desk: DeskData | None = None  # for a linked staff member: what the desk's steps decide from
 
 
 @dataclass(slots=True)
@@ -229,12 +241,66 @@ def run_go(turn: Turn, choice_id: str) -> None:
 
 
 def first_locale(inbound: Inbound, default: str) -> str:
-    """The language to greet in: what the text looks like, else the channel's hint, else the default."""
+    """The language to greet in: what the text looks like (in its script: Arabizi gets `ary_Latn`), else the
+    channel's hint, else the default."""
+    hinted = locale_for_hint(inbound.locale_hint, default)
     if inbound.kind is InboundKind.TEXT:
-        detected = detect_language(inbound.text).locale
+        detection = detect_language(inbound.text)
+        detected = locale_for(detection.locale, detection.script)
         if detected in LOCALES:
             return detected
-    return locale_for_hint(inbound.locale_hint, default)
+        command = inbound.text.lstrip().startswith("/")  # "/start" is the app's word, not the citizen's
+        if detection.script == "latn" and not command and LOCALE_INFO[hinted].script != "latn":
+            # Latin letters with no French cue are Darija in Latin letters in a Moroccan chat (language.md §2.2):
+            # the hinted language in its Latin-script catalogue, when there is one.
+            latin = locale_for(LOCALE_INFO[hinted].language, "latn")
+            if latin in LOCALES:
+                return latin
+    return hinted
+
+
+def follow_language(turn: Turn, text: str) -> None:
+    """Answer in the language and script the citizen writes, until they choose one: at the menu, a confident
+    detection on a message of three words or more switches; short answers ("ok", "wakha", "لا", "1"), ties, answers
+    inside a flow and staff messages never do."""
+    if (turn.state.locale_confirmed or turn.ctx.staff_role is not None or turn.state.flow not in (None, "menu")
+            or len(normalise(text).split()) < 3):
+        return
+    detection = detect_language(text)
+    detected = locale_for(detection.locale, detection.script) if detection.confident else None
+    if detected in LOCALES and detected != turn.state.locale:
+        turn.state.locale = detected
+        turn.effects.append(SetLocale(detected))
+
+
+# Said in a language Bab recognises but does not speak yet (a "preview" catalogue, Tamazight for now): the
+# preview catalogue's own words, then the choice of the languages Bab speaks.
+PREVIEW_GREETING = N_("Hello! Bab does not speak your language fully yet: it is coming soon. Meanwhile, please "
+                      "choose one of the languages below.")
+
+
+def preview_locale(text: str) -> str | None:
+    """The preview locale (e.g. `zgh`) a message is written in, when Bab only greets that language."""
+    detection = detect_language(text)
+    found = locale_for(detection.locale, detection.script)
+    return found if found in PREVIEW_LOCALES else None
+
+
+def greet_preview(turn: Turn, locale: str) -> None:
+    """Greet in the preview language (its catalogue's words), then offer the languages Bab speaks."""
+    turn.effects.append(Send(Outbound(text=translator(locale)(PREVIEW_GREETING), locale=locale)))
+    run_global(turn, "lang")
+
+
+# What free text at a point with no pending question can start ("3ndi chikaya 3la zbel", "aide"): registered by
+# bot/flows/understanding.py; it returns True when it answered the message.
+FreeText = Callable[["Turn", str], bool]
+FREE_TEXT: list[FreeText] = []
+
+
+def free_text(turn: Turn, text: str) -> bool:
+    """Let the registered reader act on a free message; False when nothing was understood."""
+    return any(reader(turn, text) for reader in FREE_TEXT)
 
 
 def advance(state: State, inbound: Inbound, ctx: Context) -> tuple[State, list[Effect]]:
@@ -249,10 +315,15 @@ def advance(state: State, inbound: Inbound, ctx: Context) -> tuple[State, list[E
     if step is None:
         turn.state.flow, turn.state.step = "menu", "main"
         renew(turn.state)
+        preview = preview_locale(inbound.text) if inbound.kind is InboundKind.TEXT else None
+        if preview is not None:
+            greet_preview(turn, preview)
+            return turn.state, turn.effects
         turn.say(N_("Salam! I am Bab, the door to your collectivity. I can send a request for information "
                     "(law 31-13) or a complaint, observation or suggestion (decree 2-17-265) to your commune, "
                     "province or region, and follow it up with you."))
-        turn.prompt()
+        if not (inbound.kind is InboundKind.TEXT and free_text(turn, inbound.text)):
+            turn.prompt()
         return turn.state, turn.effects
     if inbound.kind is InboundKind.TEXT:
         if not inbound.text:
@@ -262,10 +333,14 @@ def advance(state: State, inbound: Inbound, ctx: Context) -> tuple[State, list[E
             turn.error(N_("Your message is too long: I can read up to {count} characters at a time."),
                        count=MAX_MESSAGE_CHARS)
             return turn.state, turn.effects
+        follow_language(turn, inbound.text)
         command = global_command(inbound.text, staff=ctx.staff_role is not None)
         if command is not None:
             run_global(turn, command)
             return turn.state, turn.effects
+    if inbound.kind is InboundKind.EDITED:
+        turn.error(N_("I do not read changes to a message already sent. Please send it again as a new message."))
+        return turn.state, turn.effects
     if inbound.kind is InboundKind.CHOICE and (inbound.choice_id or "").startswith("go:"):
         run_go(turn, inbound.choice_id or "")
         return turn.state, turn.effects
@@ -358,6 +433,7 @@ class Choose:
     next: Next = ""
     save: str | None = None
     on_choose: Callable[[Turn, Option], bool] | None = None  # returns True when it moved the conversation itself
+    on_text: Callable[[Turn, str], bool] | None = None  # typed text no option matches; True when it answered it
 
     def current_options(self, turn: Turn) -> tuple[Option, ...]:
         return self.options(turn) if callable(self.options) else self.options
@@ -375,6 +451,8 @@ class Choose:
         if option is None:
             if inbound.kind is InboundKind.CHOICE:
                 turn.stale()
+            elif self.on_text is not None and self.on_text(turn, inbound.text):
+                return
             else:
                 turn.error(N_("Sorry, I did not understand. Please choose one of the options below "
                               "(you can also type its number)."))

@@ -38,6 +38,21 @@ EDIT_OPTIONS = (
 )
 
 
+def said(turn: Turn, step: str) -> bool:
+    """The step was answered by the citizen's first message (bot/flows/understanding.py): it is not asked."""
+    return step in (turn.state.scratch.get("prefilled") or []) and step in turn.state.answers
+
+
+def after_place(turn: Turn) -> str:
+    if not said(turn, "service"):
+        return "service"
+    return after_service(turn)
+
+
+def after_service(turn: Turn) -> str:
+    return "media" if said(turn, "description") else "description"
+
+
 def no_text_here(text: str, turn: Turn) -> object:
     raise Invalid(N_("Send a photo or share your location, or tap Skip."))
 
@@ -76,10 +91,10 @@ register(Flow(id="feedback", start="kind", steps={
     "place": PickPlace(
         id="place",
         question=N_("Which commune, province or region is it about? Type its name, or share your location."),
-        save="place", next="service",
+        save="place", next=after_place,
     ),
     "service": Choose(id="service", question=N_("Which service does it concern?"), options=SERVICE_OPTIONS,
-                      save="service", next="description"),
+                      save="service", next=after_service),
     "description": Ask(
         id="description",
         question=N_("Describe what happened or what you propose, with the place (street, neighbourhood) and "

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from bot.flows.delays import delays
-from bot.flows.engine import FLOWS, Choose, Flow, Turn, register, resume_saved
+from bot.flows.engine import (
+    FLOWS,
+    Choose,
+    Flow,
+    Turn,
+    free_text,
+    register,
+    resume_saved,
+)
 from bot.flows.spec import Option
 from bot.i18n import LANGUAGE_NAMES, LOCALES, N_
 
@@ -44,22 +52,27 @@ def on_menu(turn: Turn, option: Option) -> bool:
         # Picking something in the proposed language is the confirmation we asked for.
         turn.set_locale(turn.state.locale)
     if option.id == "help":
-        turn.say(N_("Bab passes your request or complaint to the competent commune, province or region, gives you a "
-                    "reference and the legal date for the answer, and tells you here when the answer comes.\n\n"
-                    "• Request information: law 31-13 gives you the right to documents and data held by your "
-                    "collectivity. The answer is due within {access} ({urgent} when it is urgent).\n"
-                    "• Complaint, observation or suggestion: decree 2-17-265. The answer is due within {feedback}.\n"
-                    "• My requests: follow or withdraw what you sent.\n\n"
-                    "Type menu, back, cancel or language at any time."),
-                 **delays(turn.t, turn.ctx.rules, access="access", urgent="urgent", feedback="feedback_answer"))
+        say_help(turn)
         turn.ask_again()
         return True
     turn.go(f"{option.id}:{FLOWS[option.id].start}", remember=False)
     return True
 
 
+def say_help(turn: Turn) -> None:
+    """What Bab does, the two procedures and their legal delays."""
+    turn.say(N_("Bab passes your request or complaint to the competent commune, province or region, gives you a "
+                    "reference and the legal date for the answer, and tells you here when the answer comes.\n\n"
+                    "• Request information: law 31-13 gives you the right to documents and data held by your "
+                    "collectivity. The answer is due within {access} ({urgent} when it is urgent).\n"
+                    "• Complaint, observation or suggestion: decree 2-17-265. The answer is due within {feedback}.\n"
+                    "• My requests: follow or withdraw what you sent.\n\n"
+                    "Type menu, back, cancel or language at any time."),
+             **delays(turn.t, turn.ctx.rules, access="access", urgent="urgent", feedback="feedback_answer"))
+
+
 register(Flow(id="menu", start="main", steps={
-    "main": Choose(id="main", question=menu_question, options=menu_options, on_choose=on_menu),
+    "main": Choose(id="main", question=menu_question, options=menu_options, on_choose=on_menu, on_text=free_text),
 }))
 
 

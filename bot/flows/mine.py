@@ -10,6 +10,7 @@ from bot.flows.engine import (
     Choose,
     Flow,
     Turn,
+    free_text,
     match_option,
     option_rows,
     register,
@@ -75,6 +76,8 @@ class RequestList:
         if reference is None:
             if inbound.kind is InboundKind.CHOICE:
                 turn.stale()
+            elif free_text(turn, inbound.text):  # "bghit nchki 3la zbel" here: no question is pending
+                return
             else:
                 turn.error(N_("Please tap one of your requests, or type its reference (it looks like BAB-7K3MQ9)."))
             return

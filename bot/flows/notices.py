@@ -214,21 +214,23 @@ def staff_due_moved(t: Translator, reference: str, new: date, old: date) -> Outb
 DIGEST_LIST = 10  # references listed per digest line; the count says the rest
 
 
-def _refs(references: Sequence[str]) -> str:
-    """' — BAB-…, BAB-…' for the first references of a digest line (nothing when empty)."""
+def _refs(references: Sequence[str], count: int) -> str:
+    """' — BAB-…, BAB-…' for the first references of a digest line of `count` (nothing when empty)."""
     if not references:
         return ""
     shown = ", ".join(references[:DIGEST_LIST])
-    return f" — {shown}" + (" …" if len(references) > DIGEST_LIST else "")
+    return f" — {shown}" + (" …" if count > DIGEST_LIST else "")
 
 
-def staff_digest(t: Translator, day: date, overdue: Sequence[str], due_soon: Sequence[str], answered: int) -> Outbound:
-    """A coordinator's daily summary: references overdue and due within 7 days, and how many were answered."""
+def staff_digest(t: Translator, day: date, overdue: int, overdue_refs: Sequence[str], due_soon: int,
+                 due_soon_refs: Sequence[str], answered: int) -> Outbound:
+    """A coordinator's daily summary: how many requests are overdue and due within 7 days (with their first
+    references), and how many were answered."""
     return _out(t, [t(N_("Bab daily summary, {date}:"), date=t.date(day)),
-                    t(N_("Overdue: {count}"), count=len(overdue)) + _refs(overdue),
-                    t(N_("Due in the next 7 days: {count}"), count=len(due_soon)) + _refs(due_soon),
+                    t(N_("Overdue: {count}"), count=overdue) + _refs(overdue_refs, overdue),
+                    t(N_("Due in the next 7 days: {count}"), count=due_soon) + _refs(due_soon_refs, due_soon),
                     t(N_("Answered in the last 7 days: {count}"), count=answered)],
-                notice="staff_digest", date=t.date(day), overdue=str(len(overdue)), due_soon=str(len(due_soon)),
+                notice="staff_digest", date=t.date(day), overdue=str(overdue), due_soon=str(due_soon),
                 answered=str(answered))
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.domain.directory import Collectivity, Directory
 from bot.flows.engine import Next, Turn, match_option, option_rows, resolve, wrong_kind
 from bot.flows.spec import Inbound, InboundKind, Option
-from bot.i18n import N_, Translator
+from bot.i18n import LOCALE_INFO, N_, Translator
 
 LEVEL_LABELS = {
     "commune": N_("{name} (commune, {parent})"),
@@ -19,8 +19,8 @@ RETRY = Option("retry", N_("None of these"))
 
 
 def local_name(place: Collectivity, t: Translator) -> str:
-    """The collectivity's name in the script of the locale."""
-    return place.name_fr if t.locale == "fr" else place.name_ar
+    """The collectivity's name in the script of the locale (HCP's French spelling for Latin-script locales)."""
+    return place.name_ar if LOCALE_INFO[t.locale].script == "arab" else place.name_fr
 
 
 def place_label(place: Collectivity, directory: Directory, t: Translator) -> str:

@@ -41,7 +41,6 @@ SHORT_LABELS: dict[str, str | None] = {
     pgettext("short", "It does not answer it"): "No, it does not",
     # The staff desk: actions on a request.
     pgettext("short", "Ask for clarification"): "Ask to clarify",
-    pgettext("short", "Extend (+20 working days)"): "Extend +20 work days",
     # Legal grounds of a refusal (law 31-13).
     pgettext("short", "The information is not available"): "Not available",
     pgettext("short", "An exception of article 7 applies"): "Article 7 exception",

@@ -6,6 +6,7 @@ Pure value types; flows and the engine build on them, services persist and execu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -22,6 +23,7 @@ class InboundKind(StrEnum):
     PHOTO = "photo"
     DOCUMENT = "document"
     LOCATION = "location"
+    EDITED = "edited"  # a change to a message already sent: the conversation has moved on from it
     OTHER = "other"  # stickers, voice notes, contacts… anything we cannot use
 
 
@@ -145,14 +147,40 @@ class Explain:
 
 @dataclass(frozen=True, slots=True)
 class DeskShow:
-    """Render the staff desk's current step (its data lives in the database, so the service renders it)."""
+    """Show the staff desk's current step; the service loads the page it needs once the turn's commands ran."""
 
 
 @dataclass(frozen=True, slots=True)
-class DeskInput:
-    """A staff member's message to the desk's current step, for the service to act on."""
+class DeskAct:
+    """A staff action on one request, decided by the desk flow; the service re-checks the member's scope and the
+    lifecycle, carries it out in the turn's transaction and says how it went."""
 
-    inbound: Inbound
+    action: str  # open, take, answer, clarify, extend, refuse, transfer, assign, note
+    reference: str
+    text: str = ""
+    files: tuple[int, ...] = ()
+    partial: bool = False  # answer: in part only
+    reason: str = ""  # extend: an id of lifecycle.EXTENSION_REASONS
+    ground: str = ""  # refuse: an id of lifecycle.REFUSAL_GROUNDS
+    exception: str | None = None  # refuse on article 7: an id of lifecycle.ARTICLE_7_EXCEPTIONS
+    to_code: str = ""  # transfer: the collectivity it goes to
+    staff_id: int | None = None  # assign: the member it goes to
 
 
-Effect = Send | Submit | Withdraw | SetLocale | Reply | Rate | Explain | DeskShow | DeskInput
+@dataclass(frozen=True, slots=True)
+class DeskDenied:
+    """A staff member reached for a request or a choice that is not theirs: the service writes an audit event."""
+
+    action: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectHoliday:
+    """A national coordinator confirms (`target == day`) or moves an estimated holiday, in the turn's transaction."""
+
+    day: date
+    target: date
+
+
+Effect = Send | Submit | Withdraw | SetLocale | Reply | Rate | Explain | DeskShow | DeskAct | DeskDenied | CorrectHoliday

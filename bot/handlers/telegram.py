@@ -66,7 +66,7 @@ MAX_TEXT = 4096  # Bot API limit for a message text, in UTF-16 code units
 MAX_CALLBACK_BYTES = 64  # Bot API limit for callback_data, in bytes
 MAX_WEBHOOK_BODY = 1024 * 1024
 SHORT_LABEL = 16  # labels at most this long go two to a row
-ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
 DEFAULT_FILE_URL = "https://api.telegram.org/file/bot"  # PTB's default base_file_url
 
 # The command menu. Darija has no Telegram language code: users whose app is in Arabic ("ar") get the Darija
@@ -292,7 +292,9 @@ def parse_update(update: Update) -> Parsed | None:
         return Parsed(str(user.id), parse_callback(update.callback_query.data))
     if update.message is not None:
         return Parsed(str(user.id), parse_message(update.message, hint))
-    return None  # edits, chat member changes…: nothing for the conversation
+    if update.edited_message is not None:  # the core says that an edit is not read, and to send it again
+        return Parsed(str(user.id), Inbound(kind=InboundKind.EDITED, locale_hint=hint))
+    return None  # chat member changes…: nothing for the conversation
 
 
 async def fetch_attachment(bot: Bot, uploads_dir: Path, remote: RemoteFile) -> media.StoredFile | None:

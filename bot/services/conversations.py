@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import flows  # noqa: F401  (registers the flows)
+from bot.domain.access_codes import code_hash, new_code, receipt_card
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.deadlines import CASABLANCA, RULES, Rule, due_date, request_due, rule_for
 from bot.domain.directory import Directory
@@ -28,7 +29,9 @@ from bot.flows.explain import explain_due
 from bot.flows.places import place_label
 from bot.flows.receipts import chafafiya_text, not_withdrawable, receipt, withdrawn
 from bot.flows.spec import (
-    DeskInput,
+    CorrectHoliday,
+    DeskAct,
+    DeskDenied,
     DeskShow,
     Explain,
     Inbound,
@@ -50,6 +53,7 @@ from bot.services.calendar_admin import CalendarAdmin, CalendarError, Change
 from bot.services.clock import Clock
 from bot.services.desk import Desk
 from bot.services.lifecycle import Lifecycle
+from bot.services.throttle import Throttle
 from bot.storage import repos, staff_repo, tables
 
 log = logging.getLogger(__name__)
@@ -69,8 +73,9 @@ class NewAttachment:
 class Handled:
     """What came of one inbound message."""
 
-    identity_id: int
+    identity_id: int | None  # None when the message was not read (throttled)
     duplicate: bool = False
+    throttled: bool = False
 
 
 class Conversations:
@@ -80,7 +85,8 @@ class Conversations:
                  clock: Clock, default_locale: str, notify: Callable[[], None] = lambda: None,
                  rules: Mapping[str, Rule] = RULES,
                  on_linked: Callable[[str, str, str], Awaitable[None]] | None = None,
-                 calendar_admin: CalendarAdmin | None = None, *, lifecycle: Lifecycle) -> None:
+                 calendar_admin: CalendarAdmin | None = None, *, lifecycle: Lifecycle,
+                 throttle: Throttle | None = None) -> None:
         self.sessions = sessions
         self.directory = directory
         self.calendar = calendar
@@ -91,17 +97,27 @@ class Conversations:
         self.on_linked = on_linked  # a channel's follow-up when staff link an account (Telegram's command menu)
         self.calendar_admin = calendar_admin
         self.lifecycle = lifecycle  # the app's one lifecycle, shared with the calendar admin and the jobs
+        self.throttle = throttle  # how fast one sender's messages are read (None: no limit)
         self.desk = Desk(directory, self.lifecycle, default_locale)
 
     async def handle(self, channel: str, external_id: str, inbound: Inbound, message_id: str | None = None,
                      attachment: NewAttachment | None = None) -> Handled:
         """Apply `inbound` from (channel, external_id); its replies are in the outbox when this returns."""
         now = self.clock.now()
+        if self.throttle is not None:
+            verdict = self.throttle.check((channel, external_id), now.timestamp())
+            if not verdict.read:
+                log.info("throttled channel=%s told=%s", channel, verdict.tell)
+                if verdict.tell:
+                    await self.tell_throttled(channel, external_id, now)
+                return Handled(None, throttled=True)
         calendar_changes: list[tuple[date, date]] = []
         adopted: list[Change] = []
         async with self.sessions() as session, session.begin():
             identity = await repos.identity_for(session, channel, external_id, now)
             stored_text = inbound.text[:MAX_MESSAGE_CHARS] if inbound.text else inbound.choice_id
+            if inbound.kind is InboundKind.LOCATION and inbound.lat is not None and inbound.lon is not None:
+                stored_text = f"{inbound.lat:.5f},{inbound.lon:.5f}"  # the web transcript shows it again
             if not await repos.record_inbound(session, identity.id, channel, inbound.kind.value, stored_text,
                                               message_id, now):
                 log.info("duplicate inbound channel=%s message=%s", channel, message_id)
@@ -128,6 +144,7 @@ class Conversations:
                     profile=await repos.last_profile(session, identity.citizen_id),
                     staff_role=member.role.value if member else None,
                     rules=self.rules,
+                    desk=await self.desk.data(session, member, state, inbound, now) if member else None,
                 )
                 new_state, effects = advance(state, inbound, ctx)
                 for effect in effects:
@@ -149,6 +166,18 @@ class Conversations:
                 log.exception("on_linked failed channel=%s identity=%s", channel, identity.id)
         return Handled(identity.id)
 
+    async def tell_throttled(self, channel: str, external_id: str, now: datetime) -> None:
+        """Say once, in the person's language, that the messages sent too fast were not read."""
+        async with self.sessions() as session, session.begin():
+            identity = await repos.identity_for(session, channel, external_id, now)
+            row = await session.get(tables.Conversation, identity.id)
+            locale = State.from_json(row.state if row else None).locale or self.default_locale
+            t = translator(locale)
+            await repos.enqueue(session, identity.id, identity.channel, Outbound(text=t(N_(
+                "You are sending messages faster than I can read them, so I did not read the last ones. Wait for "
+                "my answer, then write again.")), locale=t.locale), now)
+        self.notify()
+
     async def execute(self, session: AsyncSession, identity: tables.Identity, member: StaffMember | None,
                       state: State, effect: object, now: datetime,
                       calendar_changes: list[tuple[date, date]]) -> None:
@@ -169,13 +198,14 @@ class Conversations:
             await self.rate(session, identity, effect, now)
         elif isinstance(effect, Explain):
             await self.explain(session, identity, effect, now)
-        elif isinstance(effect, (DeskShow, DeskInput)) and member is not None:
-            turn = self.desk.turn(session, member, identity, state, now)
-            if isinstance(effect, DeskShow):
-                await self.desk.show(turn)
-            else:
-                await self.desk.handle(turn, effect.inbound)
-            calendar_changes.extend(turn.calendar_changes)
+        elif isinstance(effect, DeskShow) and member is not None:
+            await self.desk.show(session, member, identity, state, now)
+        elif isinstance(effect, DeskAct) and member is not None:
+            await self.desk.execute(session, member, identity, state.locale or self.default_locale, effect, now)
+        elif isinstance(effect, DeskDenied) and member is not None:
+            await self.desk.deny(session, member, effect, now)
+        elif isinstance(effect, CorrectHoliday) and member is not None:
+            calendar_changes.append((effect.day, effect.target))
 
     async def correct_calendar(self, session: AsyncSession, identity: tables.Identity, member: StaffMember,
                                locale: str | None, changes: list[tuple[date, date]],
@@ -219,7 +249,7 @@ class Conversations:
             move(new_state, "desk:list", fresh=True)
             linked_member = await staff_repo.member_for_identity(session, identity.id)
             if linked_member is not None:
-                await self.desk.show(self.desk.turn(session, linked_member, identity, new_state, now))
+                await self.desk.show(session, linked_member, identity, new_state, now)
             return new_state, True
         if member is not None:
             return None, False
@@ -350,6 +380,8 @@ class Conversations:
         reference = new_reference()
         while await repos.reference_taken(session, reference):
             reference = new_reference()
+        # With the reference, the code reopens the request in another web browser (shown on the web receipt only).
+        access_code = new_code() if identity.channel == "web" else None
         subject = str(answers.get("topic") if effect.kind == "access" else answers.get("description", ""))
         raw_media = answers.get("media")
         media: dict[str, Any] = raw_media if isinstance(raw_media, dict) else {}
@@ -360,6 +392,7 @@ class Conversations:
             requester_name=answers.get("name"), id_number=answers.get("id_number"), contact=answers.get("contact"),
             lat=media.get("lat"), lon=media.get("lon"), deadline_rule=rule_id, received_at=now, due_on=due.due,
             created_at=now, updated_at=now, parent_id=parent.id if parent else None,
+            access_code_hash=code_hash(reference, access_code) if access_code else None,
         )
         session.add(request)
         await session.flush()
@@ -375,7 +408,10 @@ class Conversations:
         text = receipt(t, kind=effect.kind, reference=reference, place=place_label(place, self.directory, t),
                        received_on=now.astimezone(CASABLANCA).date(), due_on=due.due, urgent=urgent,
                        on_bab=on_bab, parent=parent.reference if parent else None, rule=self.rules[rule_id])
-        await repos.enqueue(session, identity.id, identity.channel, Outbound(text=text, locale=t.locale), now)
+        card = receipt_card(reference, access_code, place.code,
+                            now.astimezone(CASABLANCA).date(), due.due)
+        await repos.enqueue(session, identity.id, identity.channel, Outbound(text=text, locale=t.locale, card=card),
+                            now)
         if effect.kind == Kind.ACCESS and not on_bab:
             await repos.enqueue(session, identity.id, identity.channel, Outbound(text=chafafiya_text(
                 t, reference=reference, place=place_label(place, self.directory, t),

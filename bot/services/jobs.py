@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,7 +36,7 @@ from bot.domain.deadlines import CASABLANCA, Unit
 from bot.domain.directory import Directory
 from bot.domain.remedies import cdai_deadline, head_complaint_deadline
 from bot.domain.requests import Kind
-from bot.domain.staff import Role, StaffMember, covers, one_level_up, request_handlers
+from bot.domain.staff import Role, StaffMember, one_level_up, request_handlers, scope_codes
 from bot.flows import notices
 from bot.flows.spec import Outbound
 from bot.i18n import Translator, translator
@@ -119,6 +119,34 @@ StaffNotice = Callable[[tables.Request, Translator], Outbound]
 # --- the sweeps ----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class DigestFigures:
+    """A coordinator's digest: counts in SQL, and the first references of each list."""
+
+    overdue: int
+    overdue_refs: list[str]
+    due_soon: int
+    due_soon_refs: list[str]
+    answered: int
+
+
+async def digest_figures(session: AsyncSession, codes: set[str] | None, today: date, week_end: date,
+                         since: datetime) -> DigestFigures:
+    """Open requests overdue and due within the week, and those answered since `since`, in a scope (None: all)."""
+    request = tables.Request
+    scope = [request.collectivity_code.in_(codes)] if codes is not None else []
+    lists: list[tuple[int, list[str]]] = []
+    for window in ((request.due_on < today), and_(request.due_on >= today, request.due_on <= week_end)):
+        where = [request.status.in_(OPEN), window, *scope]
+        count = await session.scalar(select(func.count()).select_from(request).where(*where)) or 0
+        refs = list(await session.scalars(select(request.reference).where(*where)
+                                          .order_by(request.due_on, request.id).limit(notices.DIGEST_LIST + 1)))
+        lists.append((count, refs))
+    answered = await session.scalar(select(func.count()).select_from(request)
+                                    .where(request.answered_at >= since, *scope)) or 0
+    return DigestFigures(lists[0][0], lists[0][1], lists[1][0], lists[1][1], answered)
+
+
 class Jobs:
     """The deadline sweeps over one database; each returns how many notices it queued.
 
@@ -151,9 +179,10 @@ class Jobs:
     async def _candidates(self, *conditions: Any) -> list[tables.Request]:
         """Open requests matching `conditions` (read only; rows are re-checked under lock)."""
         async with self.sessions() as session:
-            rows = await session.scalars(
-                select(tables.Request).where(tables.Request.status.in_(OPEN), *conditions).order_by(tables.Request.id))
-            return list(rows)
+            rows = await session.scalars(select(tables.Request).where(tables.Request.status.in_(OPEN), *conditions))
+            # Sorted here, not in SQL: an ORDER BY id makes SQLite walk the whole table in id order instead of
+            # searching the sweep's index for the few rows that are due.
+            return sorted(rows, key=lambda row: row.id)
 
     async def _locked(self, session: AsyncSession, request_id: int) -> tables.Request | None:
         """The request, locked for this transaction, if it is still open."""
@@ -161,15 +190,22 @@ class Jobs:
         return row if row is not None and row.status in OPEN else None
 
     async def _tell_planned(self, kind: str, planned: Sequence[tuple[tables.Request, str, list[StaffMember]]],
-                            now: datetime, build: StaffNotice) -> int:
+                            now: datetime, build: StaffNotice,
+                            mark: Callable[[tables.Request], dict[str, Any]] | None = None) -> int:
         """Send `kind` notices to the planned (request, key suffix, recipients) not in the ledger yet, each
-        request under its row lock and only while its due date is the one planned."""
+        request under its row lock and only while its due date is the one planned. `mark` gives the columns that
+        record on the row that it is done, also when nobody was left to tell (those rows in bulk), so that the
+        next sweep does not read it again."""
         async with self.sessions() as session:
             done = await sent_keys(session, [self._key(kind, r, m, suffix) for r, suffix, ms in planned for m in ms])
         sent = 0
+        settled: dict[tuple[date, tuple[tuple[str, Any], ...]], list[int]] = {}
         for request, suffix, recipients in planned:
             todo = [m for m in recipients if self._key(kind, request, m, suffix) not in done]
             if not todo:
+                if mark is not None:
+                    values = tuple(sorted(mark(request).items()))
+                    settled.setdefault((request.due_on, values), []).append(request.id)
                 continue
             async with self.sessions() as session, session.begin():
                 row = await self._locked(session, request.id)
@@ -179,6 +215,15 @@ class Jobs:
                     sent += await send_alert(session, self._key(kind, row, member, suffix), kind, row.id,
                                              member.identity_id, member.channel, build(row, self._staff_t(member)),
                                              now)
+                if mark is not None:
+                    for column, value in mark(row).items():
+                        setattr(row, column, value)
+        for (due_on, values), ids in settled.items():
+            for start in range(0, len(ids), 500):
+                async with self.sessions() as session, session.begin():
+                    await session.execute(update(tables.Request).where(
+                        tables.Request.id.in_(ids[start:start + 500]), tables.Request.due_on == due_on,
+                        tables.Request.status.in_(OPEN)).values(dict(values)))
         return sent
 
     async def remind(self, now: datetime, members: list[StaffMember] | None = None) -> int:
@@ -187,25 +232,41 @@ class Jobs:
         if not days or not awake(now):
             return 0
         today = local_today(now)
-        horizon = self.calendar.add_working_days(today, max(days))
-        candidates = await self._candidates(tables.Request.overdue_at.is_(None), tables.Request.due_on >= today,
-                                            tables.Request.due_on <= horizon)
+        # The reminder each due date of the window is at today: the nearest one not yet past (after downtime a
+        # "5 days left" on the last day is noise). The step only grows with the due date, so each step is one
+        # range of due dates.
+        steps: dict[int, list[date]] = {}
+        day, horizon = today, self.calendar.add_working_days(today, max(days))
+        while day <= horizon:
+            step = next((n for n in days if n >= self.calendar.working_days_between(today, day)), None)
+            if step is not None:
+                steps.setdefault(step, []).append(day)
+            day += timedelta(days=1)
+        request = tables.Request
+        # Not reminded since the due date was set; or reminded at an earlier step than the one due now (a
+        # due date moving sets `reminded_step` back to None). Two searches, each on its own index.
+        first = [request.reminded_step.is_(None), request.due_on >= today, request.due_on <= horizon]
+        found = {row.id: row for row in await self._candidates(request.overdue_at.is_(None), *first)}
+        for step, dates in steps.items():
+            if step < max(steps):
+                later = [request.reminded_step > step, request.due_on >= dates[0], request.due_on <= dates[-1]]
+                found.update((row.id, row) for row in await self._candidates(request.overdue_at.is_(None), *later))
+        candidates = [found[key] for key in sorted(found)]
         if not candidates:
             return 0
+        step_of = {day: step for step, dates in steps.items() for day in dates}
         members = await self._members(members)
-        planned: list[tuple[tables.Request, str, list[StaffMember]]] = []
-        for request in candidates:
-            left = self.calendar.working_days_between(today, request.due_on)
-            # After downtime only the nearest reminder is worth sending: a "5 days left" on the last day is noise.
-            step = next((n for n in days if n >= left), None)
-            if step is not None:
-                planned.append((request, f"{request.due_on}:{step}", self._handlers(members, request)))
+        planned = [(row, f"{row.due_on}:{step_of[row.due_on]}", self._handlers(members, row))
+                   for row in candidates if row.due_on in step_of]
 
         def build(row: tables.Request, t: Translator) -> Outbound:
             return notices.staff_reminder(t, row.reference, self.lifecycle.place(row.collectivity_code, t),
                                           row.due_on, self.calendar.working_days_between(today, row.due_on))
 
-        return await self._tell_planned("reminder", planned, now, build)
+        def mark(row: tables.Request) -> dict[str, Any]:
+            return {"reminded_step": step_of.get(row.due_on)}
+
+        return await self._tell_planned("reminder", planned, now, build, mark)
 
     async def mark_overdue(self, now: datetime, members: list[StaffMember] | None = None) -> int:
         """Requests past their due day: mark them, alert their handlers, tell the citizen what they can do."""
@@ -261,13 +322,14 @@ class Jobs:
         if not awake(now) or self.settings.escalation_days <= 0:
             return 0
         today = local_today(now)
-        # Working days past due are never more than calendar days past due: a cheap SQL pre-filter. Requests
-        # already escalated are left out in SQL, so the backlog of old overdue requests is not reread each sweep.
+        # The latest due date `escalation_days` working days before today, found with the calendar itself
+        # (weekends, holidays, days made working; never later than as many calendar days): every due date up to
+        # it qualifies, so the search is exact.
+        # Requests already escalated are left out in SQL, so the backlog is not reread each sweep.
         latest = today - timedelta(days=self.settings.escalation_days)
-        escalated = select(tables.Alert.id).where(tables.Alert.request_id == tables.Request.id,
-                                                  tables.Alert.kind == "escalation").exists()
-        candidates = [r for r in await self._candidates(tables.Request.due_on <= latest, ~escalated)
-                      if self.calendar.working_days_between(r.due_on, today) >= self.settings.escalation_days]
+        while self.calendar.working_days_between(latest, today) < self.settings.escalation_days:
+            latest -= timedelta(days=1)
+        candidates = await self._candidates(tables.Request.escalated_at.is_(None), tables.Request.due_on <= latest)
         if not candidates:
             return 0
         members = await self._members(members)
@@ -278,7 +340,10 @@ class Jobs:
             return notices.staff_escalation(t, row.reference, self.lifecycle.place(row.collectivity_code, t),
                                             self.calendar.working_days_between(row.due_on, today), row.due_on)
 
-        return await self._tell_planned("escalation", planned, now, build)
+        def mark(row: tables.Request) -> dict[str, Any]:
+            return {"escalated_at": now}
+
+        return await self._tell_planned("escalation", planned, now, build, mark)
 
     async def digest(self, now: datetime, members: list[StaffMember] | None = None) -> int:
         """Each coordinator's daily summary from `digest_hour` (Moroccan time), once a day, when there is news."""
@@ -293,23 +358,16 @@ class Jobs:
             return 0
         async with self.sessions() as session:
             done = await sent_keys(session, [f"digest:{m.identity_id}:{today}" for m in coordinators])
-            coordinators = [m for m in coordinators if f"digest:{m.identity_id}:{today}" not in done]
-            if not coordinators:
-                return 0
-            open_rows = list(await session.scalars(
-                select(tables.Request).where(tables.Request.status.in_(OPEN), tables.Request.due_on <= week_end)
-                .order_by(tables.Request.due_on)))
-            answered = list(await session.scalars(
-                select(tables.Request).where(tables.Request.answered_at >= since)))
         sent = 0
         for member in coordinators:
-            mine = [r for r in open_rows if covers(member, self.directory, r.collectivity_code)]
-            overdue = [r.reference for r in mine if r.due_on < today]
-            due_soon = [r.reference for r in mine if r.due_on >= today]
-            done_week = sum(1 for r in answered if covers(member, self.directory, r.collectivity_code))
-            if not (overdue or due_soon or done_week):
+            if f"digest:{member.identity_id}:{today}" in done:
+                continue
+            async with self.sessions() as session:
+                figures = await digest_figures(session, scope_codes(member, self.directory), today, week_end, since)
+            if not (figures.overdue or figures.due_soon or figures.answered):
                 continue  # nothing to say: no message
-            message = notices.staff_digest(self._staff_t(member), today, overdue, due_soon, done_week)
+            message = notices.staff_digest(self._staff_t(member), today, figures.overdue, figures.overdue_refs,
+                                           figures.due_soon, figures.due_soon_refs, figures.answered)
             async with self.sessions() as session, session.begin():
                 sent += await send_alert(session, f"digest:{member.identity_id}:{today}", "digest", None,
                                          member.identity_id, member.channel, message, now)

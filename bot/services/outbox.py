@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.domain.values import Outbound
+from bot.services.channel_locks import ChannelLocks
 from bot.services.clock import Clock
 from bot.services.pacing import Pace, Pacer
 from bot.storage import tables
@@ -78,6 +79,13 @@ class Sender(Protocol):
         Raises DeliveryError (retry), Unreachable (never again) or WaitForWindow (when the person writes).
         """
         ...
+
+
+class LocalSender(Sender, Protocol):
+    """A sender whose delivery is the outbox row itself (the web chat): the dispatcher marks its messages sent
+    when it claims them, and never calls `send`."""
+
+    in_database: bool
 
 
 class PacedSender(Sender, Protocol):
@@ -132,8 +140,10 @@ class Dispatcher:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], senders: Mapping[str, Sender], clock: Clock,
                  max_attempts: int = 8, batch: int = 50,
                  on_delivered: Callable[[str, str], None] = lambda channel, external_id: None,
-                 horizon: float = HORIZON, followers: int = FOLLOWERS, max_in_flight: int = MAX_IN_FLIGHT) -> None:
+                 horizon: float = HORIZON, followers: int = FOLLOWERS, max_in_flight: int = MAX_IN_FLIGHT,
+                 locks: ChannelLocks | None = None) -> None:
         self.sessions = sessions
+        self.locks = locks  # several workers on one PostgreSQL: one sends on each paced channel at a time
         self.on_delivered = on_delivered
         self.senders = dict(senders)
         self.clock = clock
@@ -188,6 +198,10 @@ class Dispatcher:
         Returns one list per identity, in order. Identities this process is delivering to are left alone.
         """
         channels = self._open_channels(asyncio.get_running_loop().time())
+        if self.locks is not None:
+            paced = [channel for channel in channels if self.pacer(channel) is not None]
+            mine = await self.locks.held(paced)
+            channels = [channel for channel in channels if channel in mine or channel not in paced]
         if not channels:
             return []
         earlier = aliased(tables.OutboxMessage)
@@ -246,12 +260,27 @@ class Dispatcher:
                     head = batch[0]
                     batch.append(Claimed(row_id, identity_id, head.channel, head.external_id,
                                          Outbound.from_payload(payload), attempts + 1))
-            claimed = [message.id for batch in batches.values() for message in batch]
-            await session.execute(
-                update(outbox).where(outbox.id.in_(claimed))
-                .values(next_attempt_at=now + LEASE, attempts=outbox.attempts + 1)
-            )
-        return [batches[row[1]] for row in firsts]
+            # A channel whose delivery is the row itself (the web chat: the browser reads delivered rows) is
+            # delivered here, in the claim's transaction: no lease that a crash would leave to expire.
+            here = [batch for batch in batches.values() if getattr(self.senders.get(batch[0].channel),
+                                                                     "in_database", False)]
+            done = {message.id for batch in here for message in batch}
+            claimed = [message.id for batch in batches.values() for message in batch if message.id not in done]
+            if claimed:
+                await session.execute(
+                    update(outbox).where(outbox.id.in_(claimed))
+                    .values(next_attempt_at=now + LEASE, attempts=outbox.attempts + 1)
+                )
+            if done:
+                await session.execute(
+                    update(outbox).where(outbox.id.in_(list(done)))
+                    .values(status="sent", sent_at=now, attempts=outbox.attempts + 1, last_error=None)
+                )
+        for batch in here:
+            self.on_delivered(batch[0].channel, batch[0].external_id)
+        if here:
+            self._wake.set()  # more may be queued behind those (a claim takes a few per identity)
+        return [batches[row[1]] for row in firsts if row[0] not in done]
 
     async def _fill(self) -> int:
         """Claim what is due and start a delivery task per identity; returns how many identities were started."""

@@ -12,13 +12,20 @@
 
   const $ = (id) => document.getElementById(id);
   const el = {
-    title: $('title'), status: $('status'), scroller: $('scroller'), intro: $('intro'),
+    title: $('title'), status: $('status'), scroller: $('scroller'), welcome: $('welcome'),
     log: $('log'), notice: $('notice'), form: $('composer'), input: $('input'),
     inputLabel: $('input-label'), send: $('send'), sendLabel: $('send-label'),
-    photo: $('photo'), file: $('file'), locate: $('locate'),
+    photo: $('photo'), file: $('file'), locate: $('locate'), typing: $('typing'),
+    typingLabel: $('typing-label'), leave: $('leave'), start: $('start'), reopen: $('reopen'),
+    reopenError: $('reopen-error'), receiptLink: $('receipt-link'),
   };
+  document.documentElement.classList.add('js');
+  const TZ = 'Africa/Casablanca';   // receipts and deadlines are in Moroccan time: so is the page
 
-  const state = { locale: null, strings: {}, lastId: 0, seen: new Set(), uiLoading: null };
+  const state = {
+    locale: null, strings: {}, lastId: 0, seen: new Set(), uiLoading: null, placeQuestions: [],
+    pendingStart: null, lastDay: '', clockOffset: 0, place: document.body.dataset.place || '', maxChars: MAX_CHARS,
+  };
   const t = (key) => state.strings[key] || '';
   const sleep = (ms) => new Promise((resolve) => {
     // Wake early when the browser says the network is back.
@@ -54,6 +61,10 @@
   function applyUi(ui) {
     state.locale = ui.locale;
     state.strings = ui.strings || {};
+    state.placeQuestions = ui.place_questions || [];
+    if (Number.isInteger(ui.max_chars)) state.maxChars = ui.max_chars;
+    // Moroccan wall-clock time minus the browser's clock, so that what the visitor sends is stamped alike.
+    if (ui.now_local) state.clockOffset = asDate(ui.now_local).getTime() - Date.now();
     const root = document.documentElement;
     root.lang = ui.locale;
     root.dir = ui.dir === 'rtl' ? 'rtl' : 'ltr';
@@ -66,14 +77,15 @@
     el.photo.title = t('attach_photo');
     el.locate.setAttribute('aria-label', t('share_location'));
     el.locate.title = t('share_location');
-    el.intro.textContent = t('intro');
-    el.intro.hidden = !t('intro');
+    el.typingLabel.textContent = t('typing');
+    el.leave.textContent = t('leave');
   }
 
   // Coalesce concurrent reloads (several messages may announce the new locale).
   function loadUi() {
     if (!state.uiLoading) {
-      state.uiLoading = request('/api/ui').then(applyUi).finally(() => { state.uiLoading = null; });
+      const lang = document.documentElement.lang;
+      state.uiLoading = request(`/api/ui?lang=${encodeURIComponent(lang)}`).then(applyUi).finally(() => { state.uiLoading = null; });
     }
     return state.uiLoading;
   }
@@ -113,20 +125,65 @@
     ro.observe(el.log);
   }
 
-  function formatTime(iso) {
-    const d = new Date(iso);
+  // ar-MA keeps Latin digits, as commonly used in Morocco. Times are Moroccan wall-clock times sent by the
+  // server ("local"), formatted as UTC so that the browser's own zone data cannot shift them.
+  const intlLocale = () => (state.locale === 'fr' ? 'fr-MA' : 'ar-MA');
+  const asDate = (local) => new Date(`${local}Z`);
+  const nowLocal = () => new Date(Date.now() + state.clockOffset);
+  const localIso = (d) => d.toISOString().slice(0, 19);
+  function formatTime(local) {
+    const d = asDate(local);
     if (Number.isNaN(d.getTime())) return '';
-    // ar-MA keeps Latin digits, as commonly used in Morocco.
-    const loc = state.locale === 'fr' ? 'fr-MA' : 'ar-MA';
-    try { return d.toLocaleTimeString(loc, { hour: '2-digit', minute: '2-digit' }); } catch (_) { return ''; }
+    try {
+      return d.toLocaleTimeString(intlLocale(), { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
+    } catch (_) { return ''; }
+  }
+  const dayOf = (d) => d.toISOString().slice(0, 10);
+  function dayLabel(local) {
+    const d = asDate(local);
+    const day = dayOf(d);
+    if (day === dayOf(nowLocal())) return t('today');
+    if (day === dayOf(new Date(nowLocal().getTime() - 86400000))) return t('yesterday');
+    return d.toLocaleDateString(intlLocale(), { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+  }
+  function daySeparator(local) {
+    const d = asDate(local);
+    if (Number.isNaN(d.getTime())) return;
+    const day = dayOf(d);
+    if (day === state.lastDay) return;
+    state.lastDay = day;
+    const li = document.createElement('li');
+    li.className = 'day';
+    const time = document.createElement('time');
+    time.dateTime = day;
+    time.textContent = dayLabel(local);
+    li.append(time);
+    el.log.append(li);
+  }
+
+  // Text with law numbers (31-13, 2-17-265) kept on one line; still only text nodes, never HTML.
+  const LAW_NUMBER = /\b\d{1,2}-\d{2}(?:-\d{2,3})?\b/g;
+  function setText(node, text) {
+    let last = 0;
+    for (const match of text.matchAll(LAW_NUMBER)) {
+      node.append(text.slice(last, match.index));
+      const span = document.createElement('span');
+      span.className = 'nowrap';
+      span.textContent = match[0];
+      node.append(span);
+      last = match.index + match[0].length;
+    }
+    node.append(text.slice(last));
   }
 
   // Builds one <li>. m.node (a photo preview) replaces m.text when present.
-  function addMessage(m, { force = false } = {}) {
+  function addMessage(m, { force = false, restoring = false } = {}) {
     if (m.id != null) {
       if (state.seen.has(m.id)) return null;
       state.seen.add(m.id);
     }
+    el.welcome.hidden = true;
+    if (m.local) daySeparator(m.local);
     const li = document.createElement('li');
     li.className = `msg msg-${m.from === 'user' ? 'user' : 'bot'}`;
     li.dir = m.dir === 'rtl' || m.dir === 'ltr' ? m.dir : 'auto';
@@ -135,7 +192,13 @@
     const bubble = document.createElement('div');
     bubble.className = 'bubble';
     if (m.node) { bubble.classList.add('photo'); bubble.append(m.node); }
-    else bubble.textContent = m.text || '';
+    else if (m.image) {
+      const img = document.createElement('img');
+      img.src = m.image; img.alt = t('photo_sent'); img.loading = 'lazy';
+      bubble.classList.add('photo'); bubble.append(img);
+    } else if (m.location) bubble.append(renderLocation(m.location));
+    else if (m.card) { li.classList.add('receipt'); bubble.append(renderCard(m)); }
+    else setText(bubble, m.text || '');
     for (const f of Array.isArray(m.files) ? m.files : []) {
       // Documents attached to an answer: a link per file, served only to whoever may see it.
       const a = document.createElement('a');
@@ -145,23 +208,147 @@
     }
     li.append(bubble);
 
-    if (m.at) {
+    if (m.local) {
       const time = document.createElement('time');
-      time.dateTime = m.at;
-      time.textContent = formatTime(m.at);
+      time.dateTime = m.at || m.local;
+      time.textContent = formatTime(m.local);
+      time.setAttribute('aria-hidden', 'true');   // the day separators say when; each time would be noise
       li.append(time);
     }
 
+    let options = null;
     if (m.from === 'bot') {
-      // A newer bot message exists now: dim (but keep usable) older menus.
-      el.log.querySelectorAll('.options:not(.stale)').forEach((o) => o.classList.add('stale'));
-      if (Array.isArray(m.options) && m.options.length) li.append(renderOptions(m));
+      // A newer bot message exists now: older menus step back and leave the tab order (they still work).
+      el.log.querySelectorAll('.options:not(.stale)').forEach((o) => {
+        o.classList.add('stale');
+        o.querySelectorAll('button').forEach((b) => { b.tabIndex = -1; });
+      });
+      if (Array.isArray(m.options) && m.options.length) { options = renderOptions(m); li.append(options); }
+      else if (state.place && state.placeQuestions.includes(m.text)) li.append(renderPlaceChip());
     }
 
     if (force) pinned = true;
     el.log.append(li);
     if (pinned) scrollToEnd();
+    if (m.from === 'bot' && !restoring) {
+      hideTyping();
+      // After a choice, focus goes on to the newest question (its first button, or the text box); after typing,
+      // it stays in the text box.
+      if (state.lastAction === 'choice') {
+        if (options) options.querySelector('button').focus({ preventScroll: true });
+        else if (m.version != null) el.input.focus({ preventScroll: true });
+      }
+      continueStart(m);
+    }
     return li;
+  }
+
+  function renderLocation(loc) {
+    const box = document.createElement('span');
+    const a = document.createElement('a');
+    a.href = loc.map; a.target = '_blank'; a.rel = 'noopener noreferrer'; a.className = 'map';
+    a.textContent = `📍 ${loc.place || t('location_sent')}`;
+    a.title = t('open_map');
+    const small = document.createElement('small');
+    small.dir = 'ltr';
+    small.textContent = `${Number(loc.lat).toFixed(4)}, ${Number(loc.lon).toFixed(4)}`;
+    box.append(a, document.createElement('br'), small);
+    return box;
+  }
+
+  // The receipt: the reference first and large, the code, then the text, and what to do with it.
+  function renderCard(m) {
+    const card = m.card;
+    const box = document.createElement('div');
+    box.className = 'card';
+    const h = document.createElement('p');
+    h.className = 'card-title';
+    h.textContent = t('receipt');
+    const dl = document.createElement('dl');
+    const pair = (key, value, cls) => {
+      if (!value) return;
+      const dt = document.createElement('dt'); dt.textContent = t(key);
+      const dd = document.createElement('dd'); dd.textContent = value;
+      if (cls) { dd.className = cls; dd.dir = 'ltr'; }
+      dl.append(dt, dd);
+    };
+    pair('reference', card.reference, 'ref');
+    pair('code', card.code, 'code');
+    pair('to', card.to);
+    pair('received_on', card.received_on);
+    pair('due_on', card.due_on);
+    const text = document.createElement('p');
+    text.className = 'card-text';
+    setText(text, m.text || '');
+    box.append(h, dl);
+    if (card.code) {
+      const hint = document.createElement('p'); hint.className = 'hint'; hint.textContent = t('code_hint');
+      box.append(hint);
+    }
+    box.append(text);
+    const actions = document.createElement('div');
+    actions.className = 'card-actions';
+    const summary = [`${t('reference')}: ${card.reference}`, card.code ? `${t('code')}: ${card.code}` : '', '',
+      m.text || ''].filter((line, i) => line || i === 2).join('\n');
+    const button = (label, onClick) => {
+      const b = document.createElement('button'); b.type = 'button'; b.textContent = label;
+      b.addEventListener('click', onClick); actions.append(b); return b;
+    };
+    button(t('copy'), async () => {
+      try { await navigator.clipboard.writeText(summary); showStatus(t('copied'), { ok: true, forMs: 2500 }); }
+      catch (_) { showNotice(t('sending_failed')); }
+    }).className = 'copy';
+    if (navigator.share) button(t('share'), () => navigator.share({ title: card.reference, text: summary }).catch(() => {}));
+    button(t('print'), () => printReceipt(box.closest('li'))).className = 'print';
+    box.append(actions);
+    state.lastReceipt = card.reference;
+    box.id = `receipt-${card.reference}`;
+    el.receiptLink.textContent = card.reference;
+    el.receiptLink.href = `#receipt-${card.reference}`;
+    el.receiptLink.hidden = false;
+    return box;
+  }
+
+  function printReceipt(li) {
+    document.querySelectorAll('.print-target').forEach((n) => n.classList.remove('print-target'));
+    li.classList.add('print-target');
+    document.body.classList.add('printing-receipt');
+    window.print();
+  }
+  window.addEventListener('afterprint', () => document.body.classList.remove('printing-receipt'));
+
+  // Embedded for one collectivity: offer it under the question that asks for a place.
+  function renderPlaceChip() {
+    const box = document.createElement('div');
+    box.className = 'options suggest';
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = document.body.dataset.placeName || state.place;
+    b.addEventListener('click', () => {
+      state.pendingPlace = state.place;
+      const text = b.textContent;
+      const li = echo(text);
+      post(li, () => request('/api/messages', { method: 'POST', json: { text, locale: state.locale } }));
+      showTyping();
+    });
+    box.append(b);
+    return box;
+  }
+
+  // The first screen's buttons: open the menu in the page's language, then tap for the visitor.
+  function continueStart(m) {
+    const options = Array.isArray(m.options) ? m.options : [];
+    if (state.pendingPlace) {
+      const found = options.find((o) => o.id === state.pendingPlace);
+      state.pendingPlace = null;
+      if (found) { sendChoice(found, m.version, null); return; }
+    }
+    const want = state.pendingStart;
+    if (!want || !options.length) return;
+    const lang = options.find((o) => o.id === `lang:${want.locale}`);
+    if (m.locale !== want.locale && lang) { sendChoice(lang, m.version, null); return; }
+    const found = options.find((o) => o.id === want.option);
+    if (found) { state.pendingStart = null; sendChoice(found, m.version, null); }
   }
 
   function renderOptions(m) {
@@ -171,16 +358,28 @@
       const b = document.createElement('button');
       b.type = 'button';
       b.textContent = opt.label;
+      b.dataset.id = opt.id;
+      // What a button does shows in its look: sending, and cancelling or withdrawing, stand apart.
+      if (opt.id === 'send') b.className = 'primary';
+      else if (opt.id === 'cancel' || /withdraw/.test(opt.id)) b.className = 'danger';
       b.addEventListener('click', () => sendChoice(opt, m.version, b));
       box.append(b);
     }
     return box;
   }
 
+  function showTyping() {
+    el.typing.hidden = false;
+    clearTimeout(state.typingTimer);
+    state.typingTimer = setTimeout(hideTyping, 30000);
+    if (pinned) scrollToEnd();
+  }
+  function hideTyping() { clearTimeout(state.typingTimer); el.typing.hidden = true; }
+
   function echo(text, node) {
     const li = addMessage(
       { id: null, from: 'user', text, node, locale: state.locale,
-        dir: document.documentElement.dir, at: new Date().toISOString() },
+        dir: document.documentElement.dir, at: new Date().toISOString(), local: localIso(nowLocal()) },
       { force: true });
     li.classList.add('pending');
     return li;
@@ -189,10 +388,12 @@
   // Shared by text, choice, photo and location: optimistic bubble, then POST.
   async function post(li, send) {
     try {
+      showTyping();
       await send();
       li.classList.remove('pending');
       return true;
     } catch (err) {
+      hideTyping();
       li.classList.remove('pending');
       li.classList.add('failed');
       showNotice(errorText(err));
@@ -204,7 +405,7 @@
   const charCount = (s) => Array.from(s).length;   // code points, not UTF-16 units
 
   function checkLength() {
-    const tooLong = charCount(el.input.value.trim()) > MAX_CHARS;
+    const tooLong = charCount(el.input.value.trim()) > state.maxChars;
     el.input.setAttribute('aria-invalid', String(tooLong));
     return tooLong;
   }
@@ -215,19 +416,21 @@
     if (checkLength()) { showNotice(t('too_long')); return; }
     el.input.value = '';
     autoGrow();
+    state.lastAction = 'text';
     const li = echo(text);
-    const ok = await post(li, () => request('/api/messages', { method: 'POST', json: { text } }));
+    const ok = await post(li, () => request('/api/messages', { method: 'POST', json: { text, locale: state.locale } }));
     // Give the text back so it can be resent, unless the user already typed more.
     if (!ok && !el.input.value) { el.input.value = text; autoGrow(); }
   }
 
   async function sendChoice(opt, version, button) {
-    button.disabled = true;   // avoid double taps sending the choice twice
+    if (button) button.disabled = true;   // avoid double taps sending the choice twice
+    state.lastAction = 'choice';
     const li = echo(opt.label);
     await post(li, () => request('/api/messages', {
-      method: 'POST', json: { choice: { id: opt.id, version } },
+      method: 'POST', json: { choice: { id: opt.id, version }, locale: state.locale },
     }));
-    button.disabled = false;
+    if (button) button.disabled = false;
   }
 
   async function sendPhoto(file) {
@@ -265,6 +468,7 @@
         try { await loadUi(); } catch (_) { /* keep old strings; retried on next message */ }
       }
       addMessage(m);
+      el.leave.hidden = false;
     }
   }
 
@@ -296,9 +500,12 @@
         const data = await request('/api/transcript');
         el.log.textContent = '';
         state.seen.clear();
-        for (const m of data.messages || []) addMessage(m, { force: true });
+        state.lastDay = '';
+        for (const m of data.messages || []) addMessage(m, { force: true, restoring: true });
         state.lastId = Number.isInteger(data.last_id) ? data.last_id : 0;
         el.log.setAttribute('aria-busy', 'false');
+        el.leave.hidden = !(data.messages || []).length;
+        el.start.hidden = false;
         if (failures) showStatus(t('reconnected'), { ok: true, forMs: 3000 }); else hideStatus();
         return;
       } catch (_) {
@@ -335,6 +542,61 @@
     el.locate.hidden = false;
     el.locate.addEventListener('click', sendLocation);
   }
+
+  // ---- first screen, leaving, reopening ---------------------------------------------
+  el.start.addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-start]');
+    if (!b) return;
+    const option = b.dataset.start;
+    if (option === 'follow') {
+      el.reopen.hidden = !el.reopen.hidden;
+      b.setAttribute('aria-expanded', String(!el.reopen.hidden));
+      if (!el.reopen.hidden) $('reopen-reference').focus();
+      return;
+    }
+    const locale = document.documentElement.lang;
+    state.pendingStart = { option, locale };
+    state.lastAction = 'choice';
+    const li = echo(b.textContent);
+    post(li, () => request('/api/messages', { method: 'POST', json: { choice: { id: 'go:menu' }, locale } }));
+  });
+
+  el.reopen.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    el.reopenError.hidden = true;
+    try {
+      const found = await request('/api/reopen', { method: 'POST', json: {
+        reference: $('reopen-reference').value, code: $('reopen-code').value } });
+      el.reopen.hidden = true;
+      addMessage({ id: null, from: 'bot', text: found.text, locale: state.locale, dir: document.documentElement.dir,
+        at: new Date().toISOString(), local: localIso(nowLocal()), card: { kind: 'reopened', reference: found.reference, to: found.to,
+          received_on: found.received_on, due_on: found.due_on } }, { force: true, restoring: true });
+      const status = document.createElement('p');
+      status.className = 'card-status';
+      status.textContent = `${t('status')}: ${found.status}`;
+      el.log.lastElementChild.querySelector('.card dl').after(status);
+      el.leave.hidden = false;
+    } catch (err) {
+      el.reopenError.textContent = errorText(err);
+      el.reopenError.hidden = false;
+    }
+  });
+
+  el.leave.addEventListener('click', async () => {
+    if (!window.confirm(t('leave_confirm'))) return;
+    try { await request('/api/leave', { method: 'POST', json: {} }); } catch (err) { showNotice(errorText(err)); return; }
+    el.log.textContent = '';
+    state.seen.clear();
+    state.lastDay = '';
+    state.lastId = 0;
+    el.receiptLink.hidden = true;
+    el.leave.hidden = true;
+    el.welcome.hidden = false;
+    el.scroller.scrollTop = 0;
+    showStatus(t('left'), { ok: true, forMs: 8000 });
+    el.title.focus();
+  });
+  el.title.tabIndex = -1;
 
   boot().then(pollForever);
 })();

@@ -73,11 +73,22 @@ async def attachments_by_id(session: AsyncSession, ids: list[int], identity_id: 
     return list(rows)
 
 
-async def overdue(session: AsyncSession, codes: set[str] | None, today: date) -> list[tables.Request]:
-    """Open requests past their due date, by collectivity then due date."""
-    rows = await session.scalars(
-        select(R).where(R.status.in_(OPEN), R.due_on < today, _in(codes)).order_by(R.collectivity_code, R.due_on)
-    )
+async def overdue_counts(session: AsyncSession, codes: set[str] | None, today: date,
+                         places: int) -> tuple[int, list[tuple[str, int]]]:
+    """How many open requests are past their due date in scope, and the `places` collectivities with the most."""
+    where = and_(R.status.in_(OPEN), R.due_on < today, _in(codes))
+    total = int(await session.scalar(select(func.count()).select_from(R).where(where)) or 0)
+    count = func.count().label("count")
+    rows = await session.execute(select(R.collectivity_code, count).where(where).group_by(R.collectivity_code)
+                                 .order_by(count.desc(), R.collectivity_code).limit(places))
+    return total, [(str(code), int(n)) for code, n in rows]
+
+
+async def overdue_rows(session: AsyncSession, codes: set[str] | None, today: date,
+                       limit: int) -> list[tables.Request]:
+    """The open requests longest past their due date in scope, at most `limit`."""
+    rows = await session.scalars(select(R).where(R.status.in_(OPEN), R.due_on < today, _in(codes))
+                                 .order_by(R.due_on, R.id).limit(limit))
     return list(rows)
 
 

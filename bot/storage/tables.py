@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -172,10 +173,36 @@ class Request(Base):
     # A complaint to the head of the collectivity points at the request it complains about.
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
     extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rating: Mapped[str | None] = mapped_column(String(16))
+    # The hash of the code the receipt gives, which reopens the request on another device (with the reference).
+    access_code_hash: Mapped[str | None] = mapped_column(String(64))
+    # The deadline sweeps' progress, so that each reads what is due rather than everything stored: the last
+    # reminder sent (working days before the due date; set back to None whenever the due date moves, below)
+    # and when the coordinators were alerted.
+    reminded_step: Mapped[int | None] = mapped_column(Integer)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        # Open requests not marked overdue, by due date (marking; reminders at a later step, which the last
+        # column lets SQLite pick from the index alone).
+        Index("ix_requests_to_mark", "status", "overdue_at", "due_on", "reminded_step"),
+        # Open requests not reminded yet, by due date (reminders).
+        Index("ix_requests_to_remind", "status", "overdue_at", "reminded_step", "due_on"),
+        # Open requests not escalated, by due date (escalation).
+        Index("ix_requests_to_escalate", "status", "escalated_at", "due_on"),
+        # Open requests by due date (digests, the inbox's overdue filter).
+        Index("ix_requests_open_due", "status", "due_on"),
+    )
+
+
+@event.listens_for(Request.due_on, "set")
+def _due_date_moved(target: Request, value: date, old: object, initiator: object) -> None:
+    """A due date that moves (an extension, a holiday correction) makes its reminders due again."""
+    if old is not value and old != value:
+        target.reminded_step = None
 
 
 class RequestEvent(Base):

@@ -6,8 +6,8 @@ import pytest
 
 from bot.domain.language import Detection, chat_words, detect_language
 
-# The 18 messages of language.md §2.2. Tamazight is not a supported locale yet, so both
-# Tamazight rows expect None.
+# The 18 messages of language.md §2.2. Tamazight is recognised as "zgh" in both scripts (Bab greets it and
+# offers the languages it speaks).
 TABLE_2_2 = [
     ("salam bghit ndir talab dyal l'ma3loumat", "ary"),
     ("wach t9der t3awni 3afak", "ary"),
@@ -25,8 +25,8 @@ TABLE_2_2 = [
     ("où en est ma demande ?", "fr"),
     ("aide", "fr"),
     ("oui", "fr"),
-    ("ⴰⵣⵓⵍ ⴼⵍⵍⴰⴽ", None),
-    ("azul fellak, mamek tellid?", None),
+    ("ⴰⵣⵓⵍ ⴼⵍⵍⴰⴽ", "zgh"),
+    ("azul fellak, mamek tellid?", "zgh"),
 ]
 
 
@@ -43,7 +43,9 @@ def test_table_2_2_answers_are_confident(text: str, expected: str) -> None:
 def test_scripts() -> None:
     assert detect_language("wakha").script == "latn"
     assert detect_language("واخا").script == "arab"
-    assert detect_language("ⴰⵣⵓⵍ ⴼⵍⵍⴰⴽ") == Detection(None, False, "tfng")
+    assert detect_language("ⴰⵣⵓⵍ ⴼⵍⵍⴰⴽ") == Detection("zgh", True, "tfng")
+    assert detect_language("tanmmirt") == Detection("zgh", True, "latn")
+    assert detect_language("mamek") == Detection("zgh", True, "latn")
     assert detect_language("azul fellak").script == "latn"
 
 

@@ -9,6 +9,9 @@ from bot.domain.requests import find_reference
 from bot.domain.staff import Role
 from bot.services.staff import StaffAdmin
 from tests.conftest import WebUser
+from tests.golden.players import WebPlayer
+from tests.golden.script import play
+from tests.golden.script import texts as reply_texts
 
 TETOUAN = "01.571.01.11"
 PDF = b"%PDF-1.4\n% Bab test document\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -32,21 +35,11 @@ async def staff_user(bab: Bab, server: Any, aiohttp_client: Any, role: Role, sco
     return user
 
 
-async def file_access(citizen: WebUser, place: str = "tetouan", code: str = TETOUAN,
-                      topic: str = "Le budget 2025 de la commune et le PV du dernier conseil") -> str:
-    """File an access request from a fresh citizen; returns its reference."""
-    await citizen.tap("access")
-    await citizen.say(topic)
-    await citizen.say(place)
-    await citizen.tap(code)
-    await citizen.tap("no")
-    await citizen.tap("chat")
-    await citizen.say("Amina El Idrissi")
-    await citizen.say("AB123456")
-    await citizen.say("0612345678")
-    receipt = await citizen.tap("send")
-    reference = find_reference("\n".join(message["text"] for message in receipt))
-    assert reference is not None, receipt
+async def file_access(citizen: WebUser) -> str:
+    """File the golden French access request (to Tétouan) from a citizen already greeted; returns its reference."""
+    replies = await play("access_request_fr", WebPlayer(citizen), start=1)
+    reference = find_reference(reply_texts(replies))
+    assert reference is not None, replies
     return reference
 
 

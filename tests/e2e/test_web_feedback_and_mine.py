@@ -17,14 +17,12 @@ FEEDBACK_DUE = date(2027, 1, 15)
 
 
 @pytest.mark.parametrize(("greeting", "locale", "due_text"), [
-    ("salam, 3ndi chikaya", "ary", "15 يناير 2027"),
+    ("السلام، عندي شكاية", "ary", "15 يناير 2027"),
     ("Bonjour, j'ai une réclamation", "fr", "15 janvier 2027"),
     ("مساء الخير، أود تقديم شكاية", "ar", "15 يناير 2027"),
 ])
 async def test_complaint_with_photo_and_receipt(web_user: WebUser, greeting: str, locale: str, due_text: str) -> None:
-    await web_user.say(greeting)
-    await web_user.tap("feedback")
-    await web_user.tap("complaint")
+    await web_user.say(greeting)  # it says it is a complaint: the flow starts at the place (issue 11)
     await web_user.say("casa")
     assert web_user.option_ids()[0] == "06.141.01.0"
     await web_user.tap("06.141.01.0")

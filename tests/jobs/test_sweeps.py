@@ -86,6 +86,27 @@ async def test_downtime_sends_only_the_nearest_reminder(bab: Bab, clock: FixedCl
     assert len(await messages(bab, who["clerk"])) == 1
 
 
+async def test_a_due_date_that_moves_makes_its_reminders_due_again(bab: Bab, clock: FixedClock) -> None:
+    who = await people(bab, clock.now())
+    request = await file(bab, local(2026, 10, 26))  # due Wed 25 Nov
+    clock.advance(days=1)  # Tue 17: 5 left
+    assert (await bab.jobs.run_all(clock.now()))["reminders"] == 1
+    async with bab.sessions() as session, session.begin():
+        row = await session.get(tables.Request, request.id)
+        assert row is not None and row.reminded_step == 5
+        row.due_on = date(2026, 12, 2)  # moved a week (the desk's extension and calendar corrections set it so)
+        assert row.reminded_step is None
+    clock.advance(days=1)  # Wed 18: 9 working days left now
+    assert (await bab.jobs.run_all(clock.now()))["reminders"] == 0
+    clock.advance(days=7)  # Wed 25: 26, 27, 30 Nov, 1, 2 Dec = 5 left
+    assert (await bab.jobs.run_all(clock.now()))["reminders"] == 1
+    clock.advance(days=6)  # Tue 1 Dec: 1 left, found by the search for requests reminded at an earlier step
+    assert (await bab.jobs.run_all(clock.now()))["reminders"] == 1
+    assert (await bab.jobs.run_all(clock.now()))["reminders"] == 0
+    texts = [m.payload["text"] for m in await messages(bab, who["clerk"])]
+    assert [text.rsplit(" ", 1)[-1] for text in texts] == ["5.", "5.", "1."]
+
+
 async def test_overdue_access_request(bab: Bab, clock: FixedClock) -> None:
     who = await people(bab, clock.now())
     # Received Thu 15 Oct: Fri 16 (1), 19–23 (2–6), 26–30 (7–11), 2–5 Nov (12–15), 9–13 (16–20): due Fri 13 Nov.

@@ -37,7 +37,7 @@ async def linked_staff(citizen: TelegramCitizen, chat_id: int, role: Role, scope
 
 
 async def file_for(citizen: TelegramCitizen) -> str:
-    receipt = await file_access_request(citizen, "Bonjour, je voudrais une information", "Tétouan")
+    receipt = await file_access_request(citizen)
     reference = find_reference(receipt)
     assert reference is not None, receipt
     return reference

@@ -32,7 +32,7 @@ async def test_a_request_on_postgres(tmp_path: Path, graph: FakeGraphAPI, clock:
     bab = await make_bab(settings, clock, template_db[1])
     try:
         amina = WhatsAppCitizen(graph, bab, await aiohttp_client(web_app(bab, dispatch=False)), wp.AMINA, clock)
-        receipt = await file_access_request(amina, "salam bghit n3ref chi haja 3afak", "tetouan")
+        receipt = await file_access_request(amina, "access_request_ary")
         assert "BAB-" in receipt
         again = wp.text(amina.user, "Bonjour", at=clock.now())
         await amina.send(again)

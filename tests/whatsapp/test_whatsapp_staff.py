@@ -43,8 +43,7 @@ async def linked_clerk(citizen: WhatsAppCitizen, user: wp.WaUser = FATIMA) -> Wh
 
 async def test_clerk_answers_from_the_inbox_with_a_pdf(amina: WhatsAppCitizen, graph: FakeGraphAPI) -> None:
     clerk = await linked_clerk(amina)
-    reference = find_reference(await file_access_request(amina, "Bonjour, je voudrais une information",
-                                                         "Tétouan"))
+    reference = find_reference(await file_access_request(amina))
     assert reference is not None
     notice = await clerk.replies()
     assert reference in clerk.texts(notice)
@@ -101,8 +100,7 @@ async def test_a_whatsapp_citizen_receives_the_pdf_a_clerk_sent_from_telegram(
     invite = await StaffAdmin(both_bab.sessions, both_bab.directory, clock).invite(Role.CLERK, [TETOUAN], "Driss")
     clerk = TelegramCitizen(telegram_api, both_bab, chat_id=5550101)
     await clerk.say(f"/start {invite.code}")
-    reference = find_reference(await file_access_request(amina, "Bonjour, je voudrais une information",
-                                                         "Tétouan"))
+    reference = find_reference(await file_access_request(amina))
     await clerk.replies()
     await clerk.say("/inbox")
     await clerk.tap(f"open:{reference}")
