@@ -29,7 +29,7 @@ from bot.services.staff import StaffAdmin
 from bot.storage import repos, tables
 
 TETOUAN = "01.571.01.11"
-ROUNDS = 15
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
 
 
 class NullSender:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -51,6 +52,7 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings
 from bot.flows.spec import FileRef, Inbound, InboundKind, Outbound
 from bot.handlers import text_parts
+from bot.handlers.bodies import read_limited
 from bot.i18n import N_, locale_for_hint, translator
 from bot.services import media
 from bot.services.conversations import Conversations, NewAttachment
@@ -477,8 +479,11 @@ class TelegramChannel:
             raise web.HTTPForbidden()
         if request.content_length is not None and request.content_length > MAX_WEBHOOK_BODY:
             raise web.HTTPRequestEntityTooLarge(max_size=MAX_WEBHOOK_BODY, actual_size=request.content_length)
+        body = await read_limited(request.content, MAX_WEBHOOK_BODY)  # a chunked body has no Content-Length
+        if body is None:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_WEBHOOK_BODY, actual_size=MAX_WEBHOOK_BODY + 1)
         try:
-            data = await request.json()
+            data = json.loads(body)
             update = Update.de_json(data, self.bot)
         except (ValueError, TypeError, KeyError, AttributeError):  # not JSON, or not an update: no resend wanted
             log.warning("telegram webhook body unreadable")

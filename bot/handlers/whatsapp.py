@@ -31,7 +31,8 @@ from bot.config import Settings
 from bot.flows.spec import FileRef, Inbound, InboundKind, Outbound
 from bot.handlers import whatsapp_render as render
 from bot.handlers.text_parts import parse_choice
-from bot.handlers.whatsapp_client import GraphClient, GraphError, GraphUnavailable, read_limited
+from bot.handlers.bodies import read_limited
+from bot.handlers.whatsapp_client import GraphClient, GraphError, GraphUnavailable
 from bot.services import media
 from bot.services.clock import Clock
 from bot.services.conversations import Conversations, NewAttachment

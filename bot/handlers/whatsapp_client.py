@@ -14,6 +14,8 @@ from typing import Any
 
 import aiohttp
 
+from bot.handlers.bodies import read_limited
+
 log = logging.getLogger(__name__)
 TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
 
@@ -117,16 +119,6 @@ class GraphClient:
         if not sha256_matches(data, str(info.get("sha256") or "")):
             raise GraphError(422, 0, "sha256 mismatch")
         return data, str(info.get("mime_type") or "")
-
-
-async def read_limited(stream: aiohttp.StreamReader, max_bytes: int) -> bytes | None:
-    """The whole stream, or None as soon as it passes `max_bytes` (whatever Content-Length claimed)."""
-    data = bytearray()
-    async for chunk in stream.iter_chunked(64 * 1024):
-        data.extend(chunk)
-        if len(data) > max_bytes:
-            return None
-    return bytes(data)
 
 
 def sha256_matches(data: bytes, expected: str) -> bool:

@@ -80,6 +80,21 @@ async def test_forged_webhook_is_refused_before_the_core(webhook_citizen: Telegr
     assert await webhook_citizen.replies() == [] and not webhook_citizen.api.calls
 
 
+async def test_an_oversized_webhook_body_is_refused_even_chunked(webhook_citizen: TelegramCitizen) -> None:
+    assert webhook_citizen.bab.telegram is not None
+    secret = webhook_citizen.bab.telegram.secret
+    big = b'{"update_id": 78, "message": {"text": "' + b"a" * (3 * 1024 * 1024) + b'"}}'
+
+    async def chunks():  # type: ignore[no-untyped-def]  # no Content-Length: only the bytes read can tell
+        for start in range(0, len(big), 256 * 1024):
+            yield big[start:start + 256 * 1024]
+
+    response = await webhook_citizen.client.post(WEBHOOK_PATH, data=chunks(), headers={SECRET_HEADER: secret})
+    assert response.status == 413
+    async with webhook_citizen.bab.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(tables.InboundMessage)) == 0
+
+
 async def test_duplicate_update_is_processed_once_by_webhook(webhook_citizen: TelegramCitizen) -> None:
     update = tg.text(webhook_citizen.chat_id, "Bonjour")
     await webhook_citizen.deliver(update, update_id=500)
