@@ -65,6 +65,16 @@ async def reset(url: str) -> None:
     await engine.dispose()
 
 
+def seeded_reference(number: int) -> str:
+    """A valid, unique reference for the `number`-th seeded request (BAB- and six letters of the alphabet)."""
+    alphabet = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+    letters = []
+    for _ in range(6):
+        number, digit = divmod(number, len(alphabet))
+        letters.append(alphabet[digit])
+    return "BAB-" + "".join(reversed(letters))
+
+
 async def seed(bab: Bab, size: int) -> None:
     """`size` open requests (1,000 due yesterday, a tenth overdue already, the rest ahead) and size/10 closed."""
     rng = random.Random(size)
@@ -93,7 +103,7 @@ async def seed(bab: Bab, size: int) -> None:
             overdue_at, answered_at = None, NOW - timedelta(days=rng.randint(1, 1000))
         received = datetime.combine(due - timedelta(days=28), datetime.min.time(), UTC)
         rows.append({
-            "reference": f"BAB-{number:010d}"[:16], "kind": "access", "status": status, "citizen_id": citizen_id,
+            "reference": seeded_reference(number), "kind": "access", "status": status, "citizen_id": citizen_id,
             "identity_id": identity_id, "collectivity_code": rng.choice(communes), "locale": "fr", "urgent": False,
             "subject": "Budget", "deadline_rule": "access", "received_at": received, "due_on": due,
             "created_at": received, "updated_at": received, "overdue_at": overdue_at, "answered_at": answered_at,
