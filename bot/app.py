@@ -123,16 +123,17 @@ async def build(settings: Settings, clock: Clock | None = None, senders: dict[st
     # Before every full sweep the jobs reload the calendar corrections another process may have written.
     jobs = Jobs(sessions, directory, calendar, job_settings, notify=dispatcher.wake, before=calendar_admin.reload,
                 lifecycle=lifecycle)
+    transparency = Transparency(sessions, directory, calendar, clock, settings.transparency_cache_seconds)
     conversations = Conversations(sessions, directory, calendar, clock, settings.default_locale,
                                   notify=dispatcher.wake, rules=rules, on_linked=staff_linked,
-                                  calendar_admin=calendar_admin, lifecycle=lifecycle,
+                                  calendar_admin=calendar_admin, lifecycle=lifecycle, transparency=transparency,
                                   throttle=Throttle(settings.inbound_per_second, settings.inbound_burst)
                                   if settings.inbound_burst > 0 else None)
     return Bab(settings=settings, engine=engine, sessions=sessions, directory=directory, calendar=calendar,
                conversations=conversations, dispatcher=dispatcher, web_channel=web_channel, clock=clock,
                lifecycle=lifecycle, calendar_admin=calendar_admin, jobs=jobs,
                staff_admin=StaffAdmin(sessions, directory, clock), web_chat=WebChat(sessions, directory, clock),
-               transparency=Transparency(sessions, directory, calendar, clock, settings.transparency_cache_seconds),
+               transparency=transparency,
                telegram=telegram, whatsapp=whatsapp)
 
 

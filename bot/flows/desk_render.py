@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from bot.domain.deadlines import CASABLANCA
@@ -284,7 +284,7 @@ def render_overdue(t: Translator, view: OverdueView, directory: Directory) -> Sc
 def stats_line(t: Translator, row: StatsRow, directory: Directory) -> str:
     """One collectivity's figures on one line."""
     return t(N_("{place}: {received} received, {answered} answered, {refused} refused, {overdue} overdue, "
-                "median {median} days to answer, {on_time}% answered on time"),
+                "median {median} working days to answer, {on_time}% answered on time"),
              place=place_name(directory, row.code, t) if row.code else t(N_("All")), received=row.received,
              answered=row.answered, refused=row.refused, overdue=row.overdue,
              median=f"{row.median_days:g}" if row.median_days is not None else "-",
@@ -296,7 +296,9 @@ def render_stats(t: Translator, view: StatsView, directory: Directory) -> Screen
     back = ("list", t(N_("Back to the inbox")))
     if not view.rows:
         return Screen(t(N_("No request in your scope yet.")), (back,))
-    lines = [t(N_("Figures since the start, per collectivity:"))]
+    when = (view.as_of or datetime.now(CASABLANCA)).astimezone(CASABLANCA)
+    lines = [t(N_("Figures since the start, per collectivity, counted on {date} at {time}:"),
+               date=t.date(when.date()), time=f"{when:%H:%M}")]
     lines += [stats_line(t, row, directory) for row in view.rows]
     if view.more:
         lines.append(t.ngettext("… and {count} more collectivity.", "… and {count} more collectivities.",

@@ -111,16 +111,18 @@ class StatsRow:
     answered: int
     refused: int
     overdue: int
-    median_days: float | None  # calendar days from receipt to answer, over the decided requests
+    median_days: float | None  # working days from receipt to decision, over the decided requests
     on_time_percent: int | None  # share of the decided requests answered by their due date
 
 
 @dataclass(frozen=True, slots=True)
 class StatsView:
-    """Figures for the member's scope and its busiest collectivities; `more` counts the ones left out."""
+    """Figures for the member's scope and its busiest collectivities; `more` counts the ones left out; `as_of`
+    is when they were counted (they are the transparency page's figures, cached)."""
 
     rows: tuple[StatsRow, ...]
     more: int = 0
+    as_of: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,7 @@ from bot.services.clock import Clock
 from bot.services.desk import Desk
 from bot.services.lifecycle import Lifecycle
 from bot.services.throttle import Throttle
+from bot.services.transparency import Transparency
 from bot.storage import repos, staff_repo, tables
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class Conversations:
                  rules: Mapping[str, Rule] = RULES,
                  on_linked: Callable[[str, str, str], Awaitable[None]] | None = None,
                  calendar_admin: CalendarAdmin | None = None, *, lifecycle: Lifecycle,
-                 throttle: Throttle | None = None) -> None:
+                 transparency: Transparency, throttle: Throttle | None = None) -> None:
         self.sessions = sessions
         self.directory = directory
         self.calendar = calendar
@@ -98,7 +99,7 @@ class Conversations:
         self.calendar_admin = calendar_admin
         self.lifecycle = lifecycle  # the app's one lifecycle, shared with the calendar admin and the jobs
         self.throttle = throttle  # how fast one sender's messages are read (None: no limit)
-        self.desk = Desk(directory, self.lifecycle, default_locale)
+        self.desk = Desk(directory, self.lifecycle, default_locale, transparency)
 
     async def handle(self, channel: str, external_id: str, inbound: Inbound, message_id: str | None = None,
                      attachment: NewAttachment | None = None) -> Handled:

@@ -27,6 +27,7 @@ from bot.flows.spec import DeskAct, DeskDenied, FileRef, Inbound, Outbound, Stat
 from bot.i18n import translator
 from bot.services.desk_reports import Reports
 from bot.services.lifecycle import Lifecycle
+from bot.services.transparency import Transparency
 from bot.storage import inbox_repo, repos, staff_repo, tables
 
 log = logging.getLogger(__name__)
@@ -35,12 +36,13 @@ log = logging.getLogger(__name__)
 class Desk:
     """Loads the desk's views, carries out staff actions and renders the desk's pages."""
 
-    def __init__(self, directory: Directory, lifecycle: Lifecycle, default_locale: str) -> None:
+    def __init__(self, directory: Directory, lifecycle: Lifecycle, default_locale: str,
+                 transparency: Transparency) -> None:
         self.directory = directory
         self.lifecycle = lifecycle
         self.calendar = lifecycle.calendar
         self.default_locale = default_locale
-        self.reports = Reports(lifecycle)
+        self.reports = Reports(lifecycle, transparency)
 
     # ---- loading ----------------------------------------------------------------------------------------------
 
@@ -76,7 +78,7 @@ class Desk:
         elif step == "overdue":
             shown = await self.reports.overdue(session, member, today)
         elif step == "stats":
-            shown = await self.reports.stats(session, member, today)
+            shown = await self.reports.stats(session, member)
         elif step == "list":
             shown = await self.inbox(session, member, state, data.filters, today)
         return DeskData(data.member_id, data.member_name, data.role, data.national, data.today, data.filters,

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.deadlines import CASABLANCA
-from bot.domain.requests import OPEN_STATUSES
+from bot.domain.transparency import COUNTRY, Figures
 from bot.domain.staff import StaffMember, scope_codes
 from bot.flows.desk_views import CalendarView, InboxRow, OverdueGroup, OverdueView, StatsRow, StatsView
 from bot.services.lifecycle import Lifecycle
+from bot.services.transparency import Transparency
 from bot.storage import inbox_repo, tables
 
 STATS_PLACES = 15  # collectivities listed after the total, the busiest first
@@ -29,9 +27,10 @@ def row_of(row: tables.Request) -> InboxRow:
 class Reports:
     """Loads the reports' views for the members whose scope they cover."""
 
-    def __init__(self, lifecycle: Lifecycle) -> None:
+    def __init__(self, lifecycle: Lifecycle, transparency: Transparency) -> None:
         self.directory = lifecycle.directory
         self.calendar = lifecycle.calendar
+        self.transparency = transparency
 
     def holidays_ahead(self, member: StaffMember, today: date, limit: int = 3) -> CalendarView:
         """The next estimated (Hijri) holidays, first day of each: what a moon sighting may confirm or move."""
@@ -58,28 +57,45 @@ class Reports:
         first = tuple(row_of(row) for row in await inbox_repo.overdue_rows(session, codes, today, OVERDUE_BUTTONS))
         return OverdueView(total, tuple(groups), first, today)
 
-    async def stats(self, session: AsyncSession, member: StaffMember, today: date) -> StatsView:
-        rows = await inbox_repo.for_stats(session, scope_codes(member, self.directory))
-        if not rows:
-            return StatsView(())
-        by_place: dict[str, list[tables.Request]] = defaultdict(list)
-        for row in rows:
-            by_place[row.collectivity_code].append(row)
-        ranked = sorted(by_place.items(), key=lambda item: -len(item[1]))
-        lines = [figures("", rows, today)] + [figures(code, group, today) for code, group in ranked[:STATS_PLACES]]
-        return StatsView(tuple(lines), more=max(len(ranked) - STATS_PLACES, 0))
+    async def stats(self, session: AsyncSession, member: StaffMember) -> StatsView:
+        """The transparency figures (cached: a national scope of a million requests costs nothing to read) of the
+        member's scope, then of the collectivities right below it, the busiest first."""
+        snapshot = await self.transparency.snapshot(session)
+        found = snapshot.figures
+        roots = [COUNTRY] if member.national else sorted({code for code in member.scopes if code})
+        mine = [found[code] for code in roots if code in found]
+        if not mine:
+            return StatsView((), as_of=snapshot.computed_at)
+        below = [area for area in found.values() if self.parent_of(area) in roots] or mine
+        ranked = sorted(below, key=lambda area: (-area.received, area.code))
+        rows = [stats_row("", merged(mine))] + [stats_row(area.code, area) for area in ranked[:STATS_PLACES]]
+        return StatsView(tuple(rows), more=max(len(ranked) - STATS_PLACES, 0), as_of=snapshot.computed_at)
+
+    def parent_of(self, area: Figures) -> str | None:
+        """The code of the area right above (the country above a region)."""
+        if area.level == "region":
+            return COUNTRY
+        place = self.directory.get(area.code)
+        return place.parent_code if place is not None else None
 
 
-def figures(code: str, rows: list[tables.Request], today: date) -> StatsRow:
-    """One collectivity's figures (`code` empty: all the rows together)."""
-    decided = [row for row in rows if row.answered_at is not None and row.status not in ("withdrawn",)]
-    answered = sum(1 for row in rows if row.status in ("answered", "partially_answered")
-                   or (row.status == "closed" and row.answered_at is not None))
-    refused = sum(1 for row in rows if row.status == "refused")
-    late = sum(1 for row in rows if row.status in OPEN_STATUSES and row.due_on < today)
-    days = [(row.answered_at.astimezone(CASABLANCA).date() - row.received_at.astimezone(CASABLANCA).date()).days
-            for row in decided if row.answered_at]
-    on_time = sum(1 for row in decided if row.answered_at and row.answered_at.astimezone(CASABLANCA).date()
-                  <= row.due_on)
-    return StatsRow(code, len(rows), answered, refused, late, statistics.median(days) if days else None,
-                    round(100 * on_time / len(decided)) if decided else None)
+def merged(areas: list[Figures]) -> Figures:
+    """Several areas' figures as one (a clerk of several communes)."""
+    if len(areas) == 1:
+        return areas[0]
+    total = Figures("", "scope")
+    for area in areas:
+        total.received += area.received
+        total.answered += area.answered
+        total.refused.update(area.refused)
+        total.overdue += area.overdue
+        total.decided += area.decided
+        total.on_time += area.on_time
+        total.days.update(area.days)
+    return total
+
+
+def stats_row(code: str, area: Figures) -> StatsRow:
+    """One line of /stats from an area's figures (`code` empty: the member's whole scope)."""
+    return StatsRow(code, area.received, area.answered, area.refused_total, area.overdue, area.median_days,
+                    round(100 * area.on_time / area.decided) if area.decided else None)

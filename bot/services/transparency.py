@@ -111,19 +111,23 @@ class Transparency:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[Snapshot] | None = None
 
-    async def snapshot(self) -> Snapshot:
-        """The cached figures; computed now if there are none, refreshed in the background when old."""
+    async def snapshot(self, session: AsyncSession | None = None) -> Snapshot:
+        """The cached figures; computed now if there are none, refreshed in the background when old.
+
+        A caller inside a transaction passes its `session`, so that a first computation reads through it: on
+        SQLite a second transaction would wait for the caller's own lock.
+        """
         if self._snapshot is None:
-            return await self.refresh()
+            return await self.refresh(session)
         if time.monotonic() - self._stamp > self.ttl and (self._task is None or self._task.done()):
             self._task = asyncio.create_task(self.refresh())
         return self._snapshot
 
-    async def refresh(self) -> Snapshot:
+    async def refresh(self, session: AsyncSession | None = None) -> Snapshot:
         """Compute the figures again from the database (the counting runs in a thread, off the event loop)."""
         async with self._lock:
             started = time.perf_counter()
-            requests, decisions = await self._rows()
+            requests, decisions = await self._rows(session)
             today = _day(self.clock.now())
             facts, figures = await asyncio.to_thread(self._count, requests, decisions, today)
             self._snapshot = Snapshot(figures, self.clock.now(), today)
@@ -132,14 +136,16 @@ class Transparency:
                      (time.perf_counter() - started) * 1000)
             return self._snapshot
 
-    async def _rows(self) -> tuple[list[Any], list[Any]]:
+    async def _rows(self, session: AsyncSession | None = None) -> tuple[list[Any], list[Any]]:
         """The raw rows the figures need: requests, and decision events in log order (no per-row conversion)."""
+        if session is None:
+            async with self.sessions() as own:
+                return await self._rows(own)
         request = tables.Request
-        async with self.sessions() as session:
-            decisions = await self._decision_rows(session)
-            requests = (await session.execute(select(
-                request.id, request.collectivity_code, request.kind, request.status,
-                type_coerce(request.received_at, String), type_coerce(request.due_on, String)))).all()
+        decisions = await self._decision_rows(session)
+        requests = (await session.execute(select(
+            request.id, request.collectivity_code, request.kind, request.status,
+            type_coerce(request.received_at, String), type_coerce(request.due_on, String)))).all()
         return list(requests), list(decisions)
 
     async def _decision_rows(self, session: AsyncSession) -> list[Any]:

@@ -92,11 +92,6 @@ async def overdue_rows(session: AsyncSession, codes: set[str] | None, today: dat
     return list(rows)
 
 
-async def for_stats(session: AsyncSession, codes: set[str] | None) -> list[tables.Request]:
-    """Every request in scope (the figures are computed in Python: the volumes are those of a collectivity)."""
-    return list(await session.scalars(select(R).where(_in(codes))))
-
-
 async def has_child_complaint(session: AsyncSession, request_id: int) -> bool:
     """True when a complaint to the head was already filed about this request."""
     found = await session.scalar(select(R.id).where(R.parent_id == request_id, R.kind == "head_complaint"))

@@ -152,7 +152,9 @@ async def test_a_reply_leaves_within_milliseconds_of_the_turn(bab: Bab) -> None:
         stop.set()
         bab.dispatcher.wake()
         await runner
-    assert sorted(latencies)[2] < 0.1, latencies  # a few ms on a laptop; generous for a loaded CI machine
+    # A few ms on a quiet machine. What this checks is that the commit wakes the dispatcher (without wake() it
+    # would idle 30 s), not how fast: benchmarks/bench_pacing.py measures that. 1 s holds on a loaded machine.
+    assert sorted(latencies)[2] < 1.0, latencies
 
 
 @pytest.mark.skipif(postgres_url() is None, reason="TEST_DATABASE_URL is not set")
