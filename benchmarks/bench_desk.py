@@ -23,6 +23,7 @@ from sqlalchemy import insert
 
 from bot.app import Bab, build
 from bot.config import Settings
+from bot.domain.requests import numbered_reference
 from bot.domain.staff import Role
 from bot.flows.spec import Inbound, InboundKind
 from bot.services.staff import StaffAdmin
@@ -35,16 +36,6 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
 class NullSender:
     async def send(self, external_id: str, payload: dict[str, Any]) -> None:
         return None
-
-
-def seeded_reference(number: int) -> str:
-    """A valid, unique reference for the `number`-th seeded request (BAB- and six letters of the alphabet)."""
-    alphabet = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
-    letters = []
-    for _ in range(6):
-        number, digit = divmod(number, len(alphabet))
-        letters.append(alphabet[digit])
-    return "BAB-" + "".join(reversed(letters))
 
 
 async def seed(bab: Bab, count: int) -> str:
@@ -62,7 +53,7 @@ async def seed(bab: Bab, count: int) -> str:
         code = TETOUAN if number % 10 == 0 else rng.choice(communes)
         received = now - timedelta(days=rng.randint(0, 60))  # due 28 days later: about a third are overdue
         answered = received + timedelta(days=rng.randint(1, 40)) if number % 3 == 0 else None
-        row_reference = seeded_reference(number)
+        row_reference = numbered_reference(number)
         rows.append({
             "reference": row_reference, "kind": "access", "status": "answered" if answered else "submitted",
             "citizen_id": citizen_id, "identity_id": identity_id, "collectivity_code": code, "locale": "fr",

@@ -35,14 +35,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.fakes
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22 warns when retry_after is read as an int
 
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from bot.app import Bab, build  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.domain.directory import Directory, read_aliases, read_collectivities  # noqa: E402
 from bot.flows.spec import Inbound, InboundKind, Outbound  # noqa: E402
 from bot.storage import repos, tables  # noqa: E402
-from bot.storage.db import create_engine  # noqa: E402
+from bot.storage.db import reset_schema  # noqa: E402
 from tests.fakes.limits import FloodLimits  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
 
@@ -154,15 +154,6 @@ async def whatsapp_target() -> Target | None:
         accepted=accepted, errors=lambda: api.limit_errors, texts=texts, close=api.close, prepare=open_windows,
         say=lambda bab, wa_id, text: bab.conversations.handle(whatsapp_handlers.CHANNEL, wa_id,
                                                               Inbound(kind=InboundKind.TEXT, text=text)))
-
-
-async def reset_schema(url: str) -> None:
-    """Drop every table of the PostgreSQL database at `url` (as the PostgreSQL tests do)."""
-    engine = create_engine(url)
-    async with engine.begin() as connection:
-        await connection.execute(text("DROP SCHEMA public CASCADE"))
-        await connection.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
 
 
 async def new_bab(folder: str, target: Target, directory: Directory, name: str) -> Bab:

@@ -31,8 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from bot.app import Bab, build  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.domain.directory import Directory, read_aliases, read_collectivities  # noqa: E402
+from bot.domain.requests import numbered_reference  # noqa: E402
 from bot.services.clock import FixedClock  # noqa: E402
 from bot.storage import repos, tables  # noqa: E402
+from bot.storage.db import reset_schema  # noqa: E402
 
 NOW = datetime(2026, 11, 17, 9, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Morocco
 TODAY = date(2026, 11, 17)
@@ -53,26 +55,6 @@ SEARCHES = {
                   "'clarification', 'extended', 'transferred') AND escalated_at IS NULL AND due_on <= '2026-10-22'",
     "digest (answered)": "SELECT id FROM requests WHERE answered_at >= '2026-11-10 09:00:00'",
 }
-
-
-async def reset(url: str) -> None:
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(url)
-    async with engine.begin() as connection:
-        await connection.execute(text("DROP SCHEMA public CASCADE"))
-        await connection.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
-
-
-def seeded_reference(number: int) -> str:
-    """A valid, unique reference for the `number`-th seeded request (BAB- and six letters of the alphabet)."""
-    alphabet = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
-    letters = []
-    for _ in range(6):
-        number, digit = divmod(number, len(alphabet))
-        letters.append(alphabet[digit])
-    return "BAB-" + "".join(reversed(letters))
 
 
 async def seed(bab: Bab, size: int) -> None:
@@ -103,7 +85,7 @@ async def seed(bab: Bab, size: int) -> None:
             overdue_at, answered_at = None, NOW - timedelta(days=rng.randint(1, 1000))
         received = datetime.combine(due - timedelta(days=28), datetime.min.time(), UTC)
         rows.append({
-            "reference": seeded_reference(number), "kind": "access", "status": status, "citizen_id": citizen_id,
+            "reference": numbered_reference(number), "kind": "access", "status": status, "citizen_id": citizen_id,
             "identity_id": identity_id, "collectivity_code": rng.choice(communes), "locale": "fr", "urgent": False,
             "subject": "Budget", "deadline_rule": "access", "received_at": received, "due_on": due,
             "created_at": received, "updated_at": received, "overdue_at": overdue_at, "answered_at": answered_at,
@@ -131,7 +113,7 @@ async def plans(engine: AsyncEngine) -> dict[str, str]:
 async def measure(folder: Path, directory: Directory, size: int) -> None:
     url = os.environ.get("BENCH_DATABASE_URL")
     if url:
-        await reset(url)
+        await reset_schema(url)
     else:
         url = f"sqlite+aiosqlite:///{folder / f'sweeps-{size}.sqlite3'}"
     bab = await build(Settings(data_dir=folder, database_url=url, default_locale="fr", scheduler=False),

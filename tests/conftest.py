@@ -13,7 +13,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 
 from bot.app import Bab, build
@@ -21,7 +20,7 @@ from bot.config import Settings
 from bot.domain.directory import Directory
 from bot.services.clock import FixedClock
 from bot.services.directory import directory_from_db, load_directory
-from bot.storage.db import create_engine, create_sessionmaker
+from bot.storage.db import create_engine, create_sessionmaker, reset_schema
 from bot.storage.migrate import upgrade_to_head
 
 CASABLANCA = ZoneInfo("Africa/Casablanca")
@@ -101,15 +100,6 @@ async def _recreate_database(base: URL, name: str | None, create: bool = True) -
 def postgres_url() -> str | None:
     """The PostgreSQL database for the PG tests (TEST_DATABASE_URL), or None to skip them."""
     return os.environ.get("TEST_DATABASE_URL") or None
-
-
-async def reset_schema(url: str) -> None:
-    """Drop every table of the PostgreSQL test database, so each PG test starts from the migrations."""
-    engine = create_engine(url)
-    async with engine.begin() as connection:
-        await connection.execute(text("DROP SCHEMA public CASCADE"))
-        await connection.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
 
 
 async def prepare_postgres(url: str) -> None:

@@ -57,6 +57,15 @@ _ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 REFERENCE_RE = re.compile(r"\bBAB-?([2-9A-HJKMNP-TV-Z]{6})\b", re.IGNORECASE)
 
 
+def numbered_reference(number: int) -> str:
+    """The reference that spells `number` in the references' alphabet: unique per number, for seeding data."""
+    letters = []
+    for _ in range(6):
+        number, digit = divmod(number, len(_ALPHABET))
+        letters.append(_ALPHABET[digit])
+    return "BAB-" + "".join(reversed(letters))
+
+
 def new_reference() -> str:
     """A fresh random reference like 'BAB-7K3MQ9' (about 7×10⁸ possibilities; callers retry on collision)."""
     return "BAB-" + "".join(secrets.choice(_ALPHABET) for _ in range(6))

@@ -10,6 +10,7 @@ forged button or a guessed reference gets the same answer as an unknown one, and
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,15 +23,21 @@ from bot.domain.staff import Role, StaffMember, covers, handlers_of, responsible
 from bot.flows import notices
 from bot.flows.desk import CLERK_FILTERS, FILTERS, Standing, available_actions, references_in
 from bot.flows.desk_render import PAGE_SIZE, Outcome, outcome_text, render
-from bot.flows.desk_views import Clerk, DeskData, HistoryLine, InboxRow, InboxView, Page, RequestCard
+from bot.flows.desk_views import Clerk, DeskData, HistoryLine, InboxView, Page, RequestCard
 from bot.flows.spec import DeskAct, DeskDenied, FileRef, Inbound, Outbound, State
 from bot.i18n import translator
-from bot.services.desk_reports import Reports
+from bot.services.desk_reports import Reports, row_of
 from bot.services.lifecycle import Lifecycle
 from bot.services.transparency import Transparency
 from bot.storage import inbox_repo, repos, staff_repo, tables
 
 log = logging.getLogger(__name__)
+
+
+def standing(request: tables.Request) -> Standing:
+    """What decides the actions open on a request, from its row."""
+    return Standing(request.kind, request.status, request.assigned_staff_id, request.extended_at is not None,
+                    request.due_on)
 
 
 class Desk:
@@ -81,8 +88,7 @@ class Desk:
             shown = await self.reports.stats(session, member)
         elif step == "list":
             shown = await self.inbox(session, member, state, data.filters, today)
-        return DeskData(data.member_id, data.member_name, data.role, data.national, data.today, data.filters,
-                        data.cards, data.clerks, data.calendar, shown)
+        return replace(data, page=shown)
 
     async def inbox_codes(self, session: AsyncSession, member: StaffMember) -> set[str] | None:
         """The collectivities whose requests are this member's to handle (None: all)."""
@@ -107,9 +113,7 @@ class Desk:
         if not rows and page:  # requests were answered since: back to the first page
             page = 0
             rows, total = await inbox_repo.inbox_page(session, where, 0, PAGE_SIZE)
-        return InboxView(name, page, total, tuple(
-            InboxRow(row.reference, row.urgent, row.kind, row.collectivity_code, row.due_on, row.status)
-            for row in rows), filters, today)
+        return InboxView(name, page, total, tuple(row_of(row) for row in rows), filters, today)
 
     async def card(self, session: AsyncSession, member: StaffMember, request: tables.Request,
                    today: date) -> RequestCard:
@@ -122,8 +126,6 @@ class Desk:
                         for event in await inbox_repo.history(session, request.id))
         files = tuple(FileRef(id=row.id, kind=row.kind, ref=row.ref, mime=row.mime)
                       for row in await inbox_repo.attachments_of(session, request.id))
-        standing = Standing(request.kind, request.status, request.assigned_staff_id, request.extended_at is not None,
-                            request.due_on)
         return RequestCard(
             reference=request.reference, kind=request.kind, urgent=request.urgent, place=request.collectivity_code,
             status=request.status, received_on=request.received_at.astimezone(CASABLANCA).date(),
@@ -131,7 +133,7 @@ class Desk:
             subject=request.subject, delivery=request.delivery, requester_name=request.requester_name,
             id_number=request.id_number, contact=request.contact, lat=request.lat, lon=request.lon,
             parent_reference=parent.reference if parent is not None else None, history=history, files=files,
-            actions=available_actions(standing, member.id, member.role.value, today))
+            actions=available_actions(standing(request), member.id, member.role.value, today))
 
     # ---- showing ----------------------------------------------------------------------------------------------
 
@@ -172,14 +174,12 @@ class Desk:
             await self.deny(session, member, DeskDenied(act.action, act.reference[:64]), now)
             return Outcome(act.action, act.reference, "denied")
         today = now.astimezone(CASABLANCA).date()
-        standing = Standing(request.kind, request.status, request.assigned_staff_id, request.extended_at is not None,
-                            request.due_on)
         if act.action == "open":
             await self.opened(session, member, request, now)
             return Outcome("open", request.reference, "done")
         if act.action == "extend" and (request.extended_at is not None or today > request.due_on):
             return Outcome("extend", request.reference, "not_extendable")
-        if act.action not in available_actions(standing, member.id, member.role.value, today):
+        if act.action not in available_actions(standing(request), member.id, member.role.value, today):
             return Outcome(act.action, request.reference, "no_longer_possible", status=request.status)
         try:
             return await self.carry_out(session, member, request, act, now)

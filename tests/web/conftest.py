@@ -26,6 +26,7 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screensh
 PHONE = (390, 844)
 DESKTOP = (1280, 900)
 T = TypeVar("T")
+S = TypeVar("S", bound="Served")
 
 if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):  # .ci/run installs them
     pytest.skip("Debian's chromium and chromium-driver are not installed", allow_module_level=True)
@@ -48,18 +49,22 @@ class TickingClock:
         self.offset += timedelta(**delta)
 
 
-class Live:
-    """Bab served from a thread with its own event loop; `run` executes a coroutine there (database checks)."""
+class Served:
+    """An aiohttp application served on 127.0.0.1 from a thread with its own event loop, until `stop`."""
 
-    def __init__(self, settings: Settings, directory: Directory, extra: Callable[[web.Application], None] | None):
+    def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.clock = TickingClock()
-        self.settings, self.directory, self.extra = settings, directory, extra
+        self.port = 0
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.bab: Bab | None = None
-        self.port = 0
         self._stop: asyncio.Event | None = None
+
+    async def app(self) -> web.Application:
+        """The application to serve (built in the server's loop)."""
+        raise NotImplementedError
+
+    async def closed(self) -> None:
+        """What to release once the server stopped."""
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -67,8 +72,7 @@ class Live:
 
     async def _main(self) -> None:
         self._stop = asyncio.Event()
-        self.bab = await build(self.settings, clock=self.clock, directory=self.directory)
-        runner = web.AppRunner(web_app(self.bab), access_log=None)
+        runner = web.AppRunner(await self.app(), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
@@ -76,9 +80,9 @@ class Live:
         self.ready.set()
         await self._stop.wait()
         await runner.cleanup()
-        await self.bab.close()
+        await self.closed()
 
-    def start(self) -> Live:
+    def start(self: S) -> S:
         self.thread.start()
         assert self.ready.wait(60), "the server did not start"
         return self
@@ -90,59 +94,50 @@ class Live:
         self.loop.close()
 
     @property
-    def url(self) -> str:
+    def origin(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+class Live(Served):
+    """Bab on its own thread; `run` executes a coroutine there (database checks)."""
+
+    def __init__(self, settings: Settings, directory: Directory) -> None:
+        super().__init__()
+        self.clock = TickingClock()
+        self.settings, self.directory = settings, directory
+        self.bab: Bab | None = None
+
+    async def app(self) -> web.Application:
+        self.bab = await build(self.settings, clock=self.clock, directory=self.directory)
+        return web_app(self.bab)
+
+    async def closed(self) -> None:
+        if self.bab is not None:
+            await self.bab.close()
+
+    @property
+    def url(self) -> str:
+        return self.origin
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(60)
 
 
-class HostPage:
+class HostPage(Served):
     """A collectivity's own website on another port of 127.0.0.1, serving one page with the embed snippet."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        super().__init__()
         self.html = ""
-        self.port = 0
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self._stop: asyncio.Event | None = None
 
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self._main())
-
-    async def _main(self) -> None:
-        self._stop = asyncio.Event()
+    async def app(self) -> web.Application:
         app = web.Application()
 
         async def page(_request: web.Request) -> web.Response:
             return web.Response(text=self.html, content_type="text/html")
 
         app.router.add_get("/", page)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.ready.set()
-        await self._stop.wait()
-        await runner.cleanup()
-
-    def start(self) -> HostPage:
-        self.thread.start()
-        assert self.ready.wait(30)
-        return self
-
-    def stop(self) -> None:
-        if self._stop is not None:
-            self.loop.call_soon_threadsafe(self._stop.set)
-        self.thread.join(10)
-        self.loop.close()
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return app
 
 
 @pytest.fixture
@@ -156,7 +151,7 @@ def host_page() -> Iterator[HostPage]:
 def live(settings: Settings, template_db: tuple[Path, Directory], host_page: HostPage) -> Iterator[Live]:
     """Bab on 127.0.0.1, framable by the host page, with figures recomputed on every read."""
     tuned = dataclasses.replace(settings, embed_origins=(host_page.origin,), transparency_cache_seconds=0.0)
-    server = Live(tuned, template_db[1], None).start()
+    server = Live(tuned, template_db[1]).start()
     yield server
     server.stop()
 
