@@ -47,6 +47,8 @@ from tests.fakes.limits import FloodLimits  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
 
 SCALE = float(os.environ.get("BENCH_SECONDS", "1.0"))
+# Which scenarios run (comma-separated): all three by default; e.g. BENCH_SCENARIOS=alone to time replies only.
+SCENARIOS = set(os.environ.get("BENCH_SCENARIOS", "saturation,alone,flood").split(","))
 CITIZENS = 20
 CITIZEN_PAUSE = 1.2
 FLOOD = 500
@@ -303,9 +305,12 @@ async def bench(directory: Directory) -> None:
     with tempfile.TemporaryDirectory() as folder:
         for target in targets:
             try:
-                await saturation(folder, target, directory)
-                await below_saturation(folder, target, directory, flood=False)
-                await below_saturation(folder, target, directory, flood=True)
+                if "saturation" in SCENARIOS:
+                    await saturation(folder, target, directory)
+                if "alone" in SCENARIOS:
+                    await below_saturation(folder, target, directory, flood=False)
+                if "flood" in SCENARIOS:
+                    await below_saturation(folder, target, directory, flood=True)
             finally:
                 await target.close()
 

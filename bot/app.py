@@ -11,7 +11,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -21,22 +21,25 @@ from bot.config import Settings
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.deadlines import Unit, rules_with
 from bot.domain.directory import Directory
+from bot.domain.privacy_facts import PrivacyFacts
 from bot.handlers import telegram as telegram_handlers
 from bot.handlers import transparency as transparency_page
 from bot.handlers import web as web_handlers
 from bot.services.calendar_admin import CalendarAdmin, load_overrides
+from bot.services.channel_locks import ChannelLocks
 from bot.services.clock import Clock, SystemClock
 from bot.services.conversations import Conversations
 from bot.services.directory import directory_from_db, load_directory
 from bot.services.jobs import Jobs, JobSettings
 from bot.services.lifecycle import Lifecycle
 from bot.services.outbox import Dispatcher, Sender
-from bot.services.channel_locks import ChannelLocks
+from bot.services.retention import Retention, RetentionSettings
 from bot.services.scheduler import Scheduler
-from bot.services.throttle import Throttle
 from bot.services.staff import StaffAdmin
+from bot.services.throttle import Throttle
 from bot.services.transparency import Transparency
 from bot.services.web_chat import WebChat
+from bot.storage import crypto, keystore
 from bot.storage.db import create_engine, create_sessionmaker
 from bot.storage.migrate import upgrade_to_head
 
@@ -65,6 +68,7 @@ class Bab:
     staff_admin: StaffAdmin
     web_chat: WebChat
     transparency: Transparency  # the public figures, cached
+    retention: Retention  # the daily purge of what is kept past its time (law 09-08)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     telegram: telegram_handlers.TelegramChannel | None = None  # when TELEGRAM_BOT_TOKEN is set
     whatsapp: WhatsAppChannel | None = None  # when WHATSAPP_TOKEN is set
@@ -84,14 +88,21 @@ async def build(settings: Settings, clock: Clock | None = None, senders: dict[st
                 migrate: bool = True, directory: Directory | None = None) -> Bab:
     """Open the database (migrating it), load the directory on first start, and wire the services."""
     clock = clock or SystemClock()
+    # The encrypted columns read the process's one keyring (bot/storage/crypto.py): installed before any query.
+    crypto.install(crypto.keyring_for(settings))
     engine = create_engine(settings.database_url)
     if migrate:
-        await upgrade_to_head(engine)
+        await upgrade_to_head(engine, settings.uploads_dir)
     sessions = create_sessionmaker(engine)
+    try:
+        await keystore.check_keys(sessions, clock.now())  # other keys than the data's: a clear error, now
+    except crypto.KeyringError:
+        await engine.dispose()
+        raise
     await load_directory(sessions)
     if directory is None:  # tests pass a prebuilt index of the same rows, to save half a second per test
         directory, _on_bab = await directory_from_db(sessions)
-    year = clock.now().astimezone(timezone.utc).year
+    year = clock.now().astimezone(UTC).year
     calendar = WorkingCalendar.morocco(year - 1, year + 3)
     async with sessions() as session:  # holidays confirmed or moved by coordinators (issue 4)
         calendar.set_overrides(await load_overrides(session))
@@ -102,8 +113,9 @@ async def build(settings: Settings, clock: Clock | None = None, senders: dict[st
         all_senders.setdefault(telegram_handlers.CHANNEL, telegram.sender)
     whatsapp: WhatsAppChannel | None = None
     if settings.whatsapp_token:
-        from bot.handlers import whatsapp as whatsapp_handlers  # only where the channel is on
-
+        from bot.handlers import (
+            whatsapp as whatsapp_handlers,  # only where the channel is on
+        )
         from bot.services.whatsapp_inbox import WhatsAppInbox
 
         whatsapp = whatsapp_handlers.WhatsAppChannel(settings, WhatsAppInbox(sessions, clock), clock)
@@ -128,12 +140,14 @@ async def build(settings: Settings, clock: Clock | None = None, senders: dict[st
                                   notify=dispatcher.wake, rules=rules, on_linked=staff_linked,
                                   calendar_admin=calendar_admin, lifecycle=lifecycle, transparency=transparency,
                                   throttle=Throttle(settings.inbound_per_second, settings.inbound_burst)
-                                  if settings.inbound_burst > 0 else None)
+                                  if settings.inbound_burst > 0 else None, uploads_dir=settings.uploads_dir,
+                                  privacy_facts=PrivacyFacts.from_settings(settings))
     return Bab(settings=settings, engine=engine, sessions=sessions, directory=directory, calendar=calendar,
                conversations=conversations, dispatcher=dispatcher, web_channel=web_channel, clock=clock,
                lifecycle=lifecycle, calendar_admin=calendar_admin, jobs=jobs,
                staff_admin=StaffAdmin(sessions, directory, clock), web_chat=WebChat(sessions, directory, clock),
                transparency=transparency,
+               retention=Retention(sessions, settings.uploads_dir, RetentionSettings.from_settings(settings)),
                telegram=telegram, whatsapp=whatsapp)
 
 
@@ -146,7 +160,8 @@ def web_app(bab: Bab, dispatch: bool = True) -> web.Application:
     app[web_handlers.UPLOADS] = bab.settings.uploads_dir
     app[web_handlers.SECURE_COOKIES] = bab.settings.secure_cookies
     app[web_handlers.WEB_SETTINGS] = web_handlers.WebSettings(default_locale=bab.settings.default_locale,
-                                                              embed_origins=bab.settings.embed_origins)
+                                                              embed_origins=bab.settings.embed_origins,
+                                                              privacy=PrivacyFacts.from_settings(bab.settings))
     app[transparency_page.TRANSPARENCY] = bab.transparency
     app[transparency_page.DIRECTORY] = bab.directory
     web_handlers.add_routes(app)
@@ -201,7 +216,8 @@ async def serve(settings: Settings, stopped: asyncio.Event | None = None) -> Non
     warm_up = asyncio.create_task(bab.transparency.refresh())
     if bab.telegram is not None:  # polling, or setWebhook; stopped by bab.close()
         bab.telegram.start(bab.conversations)
-    scheduler = Scheduler(bab.jobs, bab.clock) if settings.scheduler else None
+    scheduler = Scheduler(bab.jobs, bab.clock, retention=bab.retention, purge_hour=settings.purge_hour) \
+        if settings.scheduler else None
     if scheduler is not None:  # deadline jobs; runs every sweep once now, to catch up after downtime
         scheduler.start()
     print(f"Bab is running: open http://{settings.host}:{settings.port}/ to chat "
@@ -212,7 +228,7 @@ async def serve(settings: Settings, stopped: asyncio.Event | None = None) -> Non
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopped.set)
     await stopped.wait()
-    log.info("stopping at %s", datetime.now(timezone.utc).isoformat())
+    log.info("stopping at %s", datetime.now(UTC).isoformat())
     if scheduler is not None:
         await scheduler.stop()
     warm_up.cancel()

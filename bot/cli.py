@@ -10,10 +10,11 @@ import sys
 from typing import TextIO
 
 from bot.cli_calendar import add_calendar_parser, run_calendar
+from bot.cli_privacy import add_privacy_parser, run_privacy
 from bot.cli_staff import add_staff_parser, run_staff
 from bot.cli_whatsapp import add_whatsapp_parser, run_whatsapp
 from bot.config import Settings, load_settings
-
+from bot.storage.crypto import KeyringError
 
 BODY_LOGGERS = ("telegram", "aiosqlite", "httpcore", "asyncpg", "sqlalchemy.engine", "aiohttp.client")
 
@@ -39,7 +40,7 @@ def secrets_of(settings: Settings) -> list[str]:
     """The settings that must never reach a log line."""
     return [value for value in (settings.telegram_bot_token, settings.telegram_webhook_secret,
                                 settings.whatsapp_token, settings.whatsapp_app_secret,
-                                settings.whatsapp_verify_token) if value]
+                                settings.whatsapp_verify_token, settings.hash_key, *settings.data_keys) if value]
 
 
 def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
@@ -72,11 +73,13 @@ async def run_chat(settings: Settings, user: str) -> None:
 
 
 async def run_migrate(settings: Settings) -> None:
+    from bot.storage import crypto
     from bot.storage.db import create_engine
     from bot.storage.migrate import upgrade_to_head
 
+    crypto.install(crypto.keyring_for(settings))  # migration 0006 encrypts the rows and files it finds
     engine = create_engine(settings.database_url)
-    await upgrade_to_head(engine)
+    await upgrade_to_head(engine, settings.uploads_dir)
     await engine.dispose()
     print("Database is at the latest revision.")
 
@@ -115,12 +118,22 @@ def main(argv: list[str] | None = None) -> int:
     search = directory_actions.add_parser("search", help="show how a name resolves")
     search.add_argument("query")
     add_calendar_parser(commands)
+    add_privacy_parser(commands)
     add_staff_parser(commands)
     add_whatsapp_parser(commands)
     args = parser.parse_args(argv)
 
     settings = load_settings()
     configure_logging(settings)
+    try:
+        return dispatch(settings, args)
+    except KeyringError as error:  # missing or wrong keys: say so in one line, not a traceback
+        print(f"bab: {error}", file=sys.stderr)
+        return 2
+
+
+def dispatch(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the parsed command; returns the exit status."""
     if args.command == "run":
         from bot.app import serve
 
@@ -136,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run_staff(settings, args))
     elif args.command == "calendar":
         return asyncio.run(run_calendar(settings, args))
+    elif args.command == "privacy":
+        return asyncio.run(run_privacy(settings, args))
     elif args.command == "whatsapp":
         return run_whatsapp(settings, args, sys.stdout)
     return 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SUPPORTED_LOCALES = ("ary", "fr", "ar", "ary_Latn")
@@ -53,6 +53,19 @@ class Settings:
     # Origins (https://www.commune.ma) whose pages may frame the web chat (the embed snippet); none by default.
     embed_origins: tuple[str, ...] = ()
     transparency_cache_seconds: float = 600.0  # how long the transparency figures are served before a refresh
+    # Retention (law 09-08: kept only as long as the purpose needs), in days after a request stops being open.
+    retention_personal_days: int = 365  # name, card number, contact, location, subject and texts of the request
+    retention_files_days: int = 365  # photos and documents of the request (on disk and their rows)
+    retention_messages_days: int = 90  # the web transcript and what the citizen typed there
+    retention_outbox_days: int = 7  # delivered or failed outbox rows (the web keeps its transcript apart)
+    purge_hour: int = 3  # hour (Africa/Casablanca) of the daily purge of what is due
+    hosting_country: str = "MA"  # ISO code of where the database is hosted: anything but MA is a transfer abroad
+    controller: str = ""  # who is responsible for the processing (name and address), for the notice and register
+    cndp_receipt: str = ""  # the number of the CNDP's receipt of the declaration, shown in the privacy notice
+    # Encryption at rest (bot/storage/crypto.py): Fernet keys, the first encrypts and all decrypt (rotation), and
+    # the key of the lookup hashes. Neither set: keys generated into the data folder (the quick start only).
+    data_keys: tuple[str, ...] = field(default=(), repr=False)
+    hash_key: str = field(default="", repr=False)
 
     @property
     def uploads_dir(self) -> Path:
@@ -117,6 +130,16 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
     digest_hour = int(env.get("BAB_DIGEST_HOUR", "8"))
     if not 0 <= digest_hour <= 23:
         raise ValueError("BAB_DIGEST_HOUR must be an hour from 0 to 23")
+    retention = {name: int(env.get(f"BAB_RETENTION_{name.upper()}_DAYS", default))
+                 for name, default in (("personal", "365"), ("files", "365"), ("messages", "90"), ("outbox", "7"))}
+    if any(days < 1 for days in retention.values()):
+        raise ValueError("BAB_RETENTION_*_DAYS must be whole numbers of days, 1 or more")
+    purge_hour = int(env.get("BAB_PURGE_HOUR", "3"))
+    if not 0 <= purge_hour <= 23:
+        raise ValueError("BAB_PURGE_HOUR must be an hour from 0 to 23")
+    hosting_country = env.get("BAB_HOSTING_COUNTRY", "MA").strip().upper()
+    if len(hosting_country) != 2 or not hosting_country.isalpha():
+        raise ValueError("BAB_HOSTING_COUNTRY takes a two-letter country code, like MA or FR")
     whatsapp_rate = float(env.get("WHATSAPP_MESSAGES_PER_SECOND", "80"))
     if not 1 <= whatsapp_rate <= 1000:
         raise ValueError("WHATSAPP_MESSAGES_PER_SECOND must be from 1 to 1000 (80 unless Meta raised the number's)")
@@ -137,6 +160,16 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         log_level=env.get("BAB_LOG_LEVEL", "INFO").upper(),
         embed_origins=embed_origins(env.get("BAB_EMBED_ORIGINS", "")),
         transparency_cache_seconds=float(env.get("BAB_TRANSPARENCY_CACHE_SECONDS", "600")),
+        retention_personal_days=retention["personal"],
+        retention_files_days=retention["files"],
+        retention_messages_days=retention["messages"],
+        retention_outbox_days=retention["outbox"],
+        purge_hour=purge_hour,
+        hosting_country=hosting_country,
+        controller=env.get("BAB_CONTROLLER", "").strip(),
+        cndp_receipt=env.get("BAB_CNDP_RECEIPT", "").strip(),
+        data_keys=tuple(key.strip() for key in env.get("BAB_DATA_KEYS", "").split(",") if key.strip()),
+        hash_key=env.get("BAB_HASH_KEY", "").strip(),
         telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
         telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL") or "https://api.telegram.org/bot",
         public_url=(env.get("BAB_PUBLIC_URL") or "").rstrip("/") or None,

@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import cache
 from gettext import c2py
 from pathlib import Path
 
@@ -122,7 +122,7 @@ def _plural_rule(header: str) -> Callable[[int], int]:
     return c2py(expression)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalogue(locale: str) -> Catalogue:
     """The non-fuzzy, non-empty entries of a locale's `.po` file, keyed by (context, msgid)."""
     path = LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
@@ -224,7 +224,7 @@ def locale_for_hint(hint: str | None, default: str) -> str:
     return code if code in LOCALES else default
 
 
-@lru_cache(maxsize=None)
+@cache
 def translator(locale: str) -> Translator:
     """The shared Translator for `locale` (unknown locales get French)."""
     return Translator(locale)
@@ -248,13 +248,15 @@ def short_label(locale: str, label: str, limit: int) -> str:
     return label[: max(limit - 1, 0)] + "…"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _short_forms(locale: str) -> dict[str, str]:
     """Each label with a short form, as `locale` shows it, → the short form in the same language.
 
     The English msgids map to their English short forms too, for a label whose translation is missing.
     """
-    from bot.flows.short_labels import SHORT_LABELS  # imported here: the flows themselves import this module
+    from bot.flows.short_labels import (
+        SHORT_LABELS,  # imported here: the flows themselves import this module
+    )
 
     t = translator(locale)
     msgids = {msgid for catalogue in t._chain for context, msgid in catalogue.messages if context == SHORT_CONTEXT}
@@ -268,7 +270,7 @@ def _short_forms(locale: str) -> dict[str, str]:
     return forms
 
 
-@lru_cache(maxsize=None)
+@cache
 def keywords(name: str) -> frozenset[str]:
     """Words that mean the command `name` ('menu', 'back'…) in any locale, normalised; cached per process."""
     words: set[str] = {name}
@@ -291,4 +293,7 @@ KEYWORD_MSGIDS = {
     "overdue": N_("overdue,late"),
     "stats": N_("stats,statistics"),
     "calendar": N_("calendar,holidays"),
+    "audit": N_("audit,audit log"),
+    "mydata": N_("mydata,my data"),
+    "forget": N_("forget,forget me,erase my data"),
 }

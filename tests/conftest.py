@@ -20,12 +20,18 @@ from bot.config import Settings
 from bot.domain.directory import Directory
 from bot.services.clock import FixedClock
 from bot.services.directory import directory_from_db, load_directory
+from bot.storage import crypto
 from bot.storage.db import create_engine, create_sessionmaker, reset_schema
 from bot.storage.migrate import upgrade_to_head
 
 CASABLANCA = ZoneInfo("Africa/Casablanca")
 # Monday 16 November 2026, 10:00 in Casablanca: a working day, two days before Independence Day (18 Nov).
 MONDAY_MORNING = datetime(2026, 11, 16, 10, 0, tzinfo=CASABLANCA)
+# Fixed keys for encryption at rest: the `settings` fixture names them, and they are installed for the tests that
+# open a database without `build` (which installs the keyring of its settings).
+TEST_DATA_KEY = "ymawYamoZMyiOITf1GZzsPBTZwzsKgxoD7mirAP04Vc="
+TEST_HASH_KEY = "UwxbVg1Dk74aEDw6YSs62igwh7zyFDZH5GDaWP8xb4g"
+crypto.install(crypto.Keyring((TEST_DATA_KEY,), TEST_HASH_KEY))
 
 
 async def _make_template(path: Path) -> Directory:
@@ -56,7 +62,8 @@ def clock() -> FixedClock:
 def settings(tmp_path: Path, template_db: tuple[Path, Directory]) -> Settings:
     database = tmp_path / "bab.sqlite3"
     shutil.copy(template_db[0], database)
-    return Settings(data_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{database}", default_locale="ary")
+    return Settings(data_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{database}", default_locale="ary",
+                    data_keys=(TEST_DATA_KEY,), hash_key=TEST_HASH_KEY)
 
 
 @pytest.fixture

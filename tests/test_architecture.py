@@ -31,7 +31,7 @@ LAYER_OF = {
     "bot.services": "services",
     "bot.handlers": "handlers",
     "bot.app": "app",
-    "bot.cli": "cli", "bot.cli_calendar": "cli", "bot.cli_staff": "cli", "bot.cli_whatsapp": "cli",
+    "bot.cli": "cli", "bot.cli_calendar": "cli", "bot.cli_staff": "cli", "bot.cli_whatsapp": "cli", "bot.cli_privacy": "cli",
     "bot.__main__": "cli",
     **{name: "base" for name in BASE},
 }
@@ -58,7 +58,7 @@ FORBIDDEN_LIBRARIES = {
     "services": ("aiohttp", "telegram"),
 }
 # The long-lived parts of a running app: only the composition root (bot/app.py) builds them.
-WIRED = {"Conversations", "Dispatcher", "Lifecycle", "CalendarAdmin", "Jobs", "Scheduler", "StaffAdmin", "WebChat",
+WIRED = {"Conversations", "Dispatcher", "Lifecycle", "CalendarAdmin", "Jobs", "Scheduler", "StaffAdmin", "WebChat", "Retention",
          "WhatsAppInbox"}
 
 

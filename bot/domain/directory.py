@@ -25,13 +25,13 @@ from bot.domain.language import chat_words as default_chat_words
 from bot.domain.text import normalise, skeleton, tifinagh_to_latin
 
 __all__ = [
+    "EXONYMS",
+    "MIN_SCORE",
+    "PALACE_COMMUNES",
     "Alias",
     "Collectivity",
     "Directory",
-    "EXONYMS",
-    "MIN_SCORE",
     "Match",
-    "PALACE_COMMUNES",
     "read_aliases",
     "read_collectivities",
 ]

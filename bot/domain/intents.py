@@ -2,8 +2,8 @@
 
 `understand(text, directory)` reads a message the way people write it (Darija in Arabic letters or Arabizi,
 French, MSA, mixed) and returns its language and script, its intent (an access request, a complaint /
-observation / suggestion, the status of one's requests, help, a language change, cancel), and the details that
-can fill the flow's steps: the kind of feedback, the service or topic concerned (bot/data/competences.tsv), the
+observation / suggestion, the status of one's requests, help, a language change, cancel, seeing or erasing one's
+data), and the details that can fill the flow's steps: the kind of feedback, the service or topic concerned (bot/data/competences.tsv), the
 places it names, a request reference, and whether the message itself says what is wanted. Keywords live in
 bot/data/intents.tsv; scores are sums of weights, so every decision can be explained by the words that fired.
 When two intents are close the answer is not `sure` and the caller asks one short question.
@@ -25,7 +25,7 @@ from bot.domain.text import normalise
 __all__ = ["INTENTS", "INTENTS_PATH", "Understanding", "is_short_answer", "understand"]
 
 INTENTS_PATH = Path(__file__).resolve().parent.parent / "data" / "intents.tsv"
-INTENTS = ("access", "feedback", "status", "help", "language", "cancel")
+INTENTS = ("access", "feedback", "status", "help", "language", "cancel", "mydata", "forget")
 FEEDBACK_KINDS = ("complaint", "observation", "suggestion")
 
 # A score this high says the intent; a lead this large over the runner-up makes it sure.

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot.domain.text import normalise, script_counts
 
-__all__ = ["Detection", "MARKERS_PATH", "chat_words", "detect_language"]
+__all__ = ["MARKERS_PATH", "Detection", "chat_words", "detect_language"]
 
 MARKERS_PATH = Path(__file__).resolve().parent.parent / "data" / "markers.tsv"
 

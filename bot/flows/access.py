@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain.privacy_facts import confirmation_line
 from bot.domain.requests import DELIVERY_MODES
 from bot.domain.validation import (
     check_contact,
@@ -74,6 +75,7 @@ def summary(turn: Turn) -> str:
         t(N_("Personal data (law 09-08): your name, card number and contact are used only to handle this request "
              "and its follow-up, by the collectivity you address and by Bab. They are not published. You can ask "
              "to see, correct or delete them by writing here.")),
+        confirmation_line(t, turn.ctx.privacy),
     ]
     return "\n".join(lines)
 

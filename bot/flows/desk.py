@@ -18,13 +18,21 @@ from bot.domain.validation import Invalid, check_free_text
 from bot.flows.desk_render import pick_screen
 from bot.flows.desk_views import DeskData
 from bot.flows.engine import Flow, Turn, move, on_go, register
-from bot.flows.spec import CorrectHoliday, DeskAct, DeskDenied, DeskShow, Inbound, InboundKind
+from bot.flows.spec import (
+    CorrectHoliday,
+    DeskAct,
+    DeskDenied,
+    DeskShow,
+    Inbound,
+    InboundKind,
+)
 from bot.i18n import N_
 
 # list: the inbox page; open: one request and its actions; compose: text (and files) for an action;
 # pick: one choice among a list (reason, ground, exception, clerk, place, answer kind);
 # overdue and stats: the coordinators' reports; calendar: confirming or moving estimated holidays.
-DESK_STEPS = ("list", "open", "compose", "pick", "overdue", "stats", "calendar")
+# audit: the coordinators' export of the audit log (a CSV file) for an inspection.
+DESK_STEPS = ("list", "open", "compose", "pick", "overdue", "stats", "calendar", "audit")
 FILTERS = ("open", "overdue", "mine", "unassigned", "all")
 CLERK_FILTERS = FILTERS[:4]  # "all open" is for coordinators, who see beyond their own inbox
 MAX_FILES = 10  # documents one answer can carry
@@ -251,6 +259,11 @@ def on_report(turn: Turn, desk: DeskData, inbound: Inbound, choice: str) -> None
     turn.error(TAP_A_REQUEST)
 
 
+def on_audit(turn: Turn, desk: DeskData, inbound: Inbound, choice: str) -> None:
+    """After the export, anything leads back to the inbox (showing the step again would export again)."""
+    to_inbox(turn)
+
+
 def on_calendar(turn: Turn, desk: DeskData, inbound: Inbound, choice: str) -> None:
     if inbound.kind is not InboundKind.CHOICE:
         turn.error(CHOOSE_BELOW)
@@ -270,7 +283,7 @@ def on_calendar(turn: Turn, desk: DeskData, inbound: Inbound, choice: str) -> No
 StepHandler = Callable[[Turn, DeskData, Inbound, str], None]
 HANDLERS: dict[str, StepHandler] = {
     "list": on_list, "open": on_open, "compose": on_compose, "pick": on_pick,
-    "overdue": on_report, "stats": on_report, "calendar": on_calendar,
+    "overdue": on_report, "stats": on_report, "calendar": on_calendar, "audit": on_audit,
 }
 
 

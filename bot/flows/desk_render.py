@@ -12,9 +12,14 @@ from typing import Any
 
 from bot.domain.deadlines import CASABLANCA
 from bot.domain.directory import Directory
-from bot.domain.lifecycle import ARTICLE_7_EXCEPTIONS, EXTENSION_REASONS, REFUSAL_GROUNDS
+from bot.domain.lifecycle import (
+    ARTICLE_7_EXCEPTIONS,
+    EXTENSION_REASONS,
+    REFUSAL_GROUNDS,
+)
 from bot.domain.values import FileRef
 from bot.flows.desk_views import (
+    AuditExport,
     CalendarView,
     DeskData,
     InboxView,
@@ -199,6 +204,8 @@ def render(t: Translator, state: State, desk: DeskData, directory: Directory) ->
         return Screen(t(NOT_FOUND, reference=str(state.scratch.get("ref", ""))), (("list", t(N_("Back to the inbox"))),))
     if isinstance(page, OverdueView):
         return render_overdue(t, page, directory)
+    if isinstance(page, AuditExport):
+        return render_audit(t, page)
     if isinstance(page, StatsView):
         return render_stats(t, page, directory)
     if step == "calendar":
@@ -206,6 +213,15 @@ def render(t: Translator, state: State, desk: DeskData, directory: Directory) ->
     if isinstance(page, InboxView):
         return render_inbox(t, page, directory)
     return Screen(t(N_("Nothing here.")), (("list", t(N_("Back to the inbox"))),))
+
+
+def render_audit(t: Translator, view: AuditExport) -> Screen:
+    """The audit log's export: the file, or why there is none."""
+    back = (("list", t(N_("Back to the inbox"))),)
+    if not view.allowed or view.file is None:
+        return Screen(t(N_("Only coordinators can export the audit log.")), back)
+    return Screen(t(N_("The audit log of your area: {count} events (views of requesters' details, refused actions), "
+                       "as a CSV file for an inspection."), count=view.count), back, files=(view.file,))
 
 
 def render_inbox(t: Translator, view: InboxView, directory: Directory) -> Screen:

@@ -133,7 +133,16 @@ class CalendarView:
     upcoming: tuple[tuple[date, str], ...] = ()
 
 
-Page = InboxView | RequestCard | OverdueView | StatsView | CalendarView
+@dataclass(frozen=True, slots=True)
+class AuditExport:
+    """The audit log exported for a coordinator: how many events, and the CSV file (None when not allowed)."""
+
+    allowed: bool
+    count: int = 0
+    file: FileRef | None = None
+
+
+Page = InboxView | RequestCard | OverdueView | StatsView | CalendarView | AuditExport
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from rapidfuzz import fuzz
 from bot.domain.deadlines import RULES, Rule
 from bot.domain.directory import Directory
 from bot.domain.language import detect_language
+from bot.domain.privacy_facts import PrivacyFacts
 from bot.domain.text import normalise
 from bot.domain.validation import MAX_MESSAGE_CHARS, Invalid, clean_text
 from bot.flows.desk_views import DeskData
@@ -42,8 +43,8 @@ from bot.i18n import (
     translator,
 )
 
-GLOBAL_COMMANDS = ("menu", "back", "cancel", "help", "lang")
-STAFF_COMMANDS = ("inbox", "overdue", "stats", "calendar")  # only for linked staff; citizens' text goes to their step
+GLOBAL_COMMANDS = ("menu", "back", "cancel", "help", "lang", "mydata", "forget")
+STAFF_COMMANDS = ("inbox", "overdue", "stats", "calendar", "audit")  # only for linked staff; citizens' text goes to their step
 SLASH_ALIASES = {"start": "menu"}
 
 
@@ -58,6 +59,7 @@ class Context:
     staff_role: str | None = None  # the role of a linked, active staff member
     rules: Mapping[str, Rule] = field(default_factory=lambda: RULES)  # the deadline rules in force, for the texts
     desk: DeskData | None = None  # for a linked staff member: what the desk's steps decide from
+    privacy: PrivacyFacts = field(default_factory=PrivacyFacts)  # retention and CNDP receipt, for the notices
 
 
 @dataclass(slots=True)
@@ -351,6 +353,10 @@ def advance(state: State, inbound: Inbound, ctx: Context) -> tuple[State, list[E
     return turn.state, turn.effects
 
 
+# Global commands a flow carries out itself ("mydata", "forget": bot/flows/privacy.py), registered on import.
+FLOW_COMMANDS: dict[str, Callable[[Turn], None]] = {}
+
+
 def run_global(turn: Turn, command: str) -> None:
     """Carry out menu, back, cancel, help or lang from anywhere."""
     state = turn.state
@@ -372,6 +378,8 @@ def run_global(turn: Turn, command: str) -> None:
                     "• cancel: drop what we are doing (nothing is sent)\n• language: change the language\n"
                     "Your answers are kept until you confirm, so you can come back later."))
         turn.prompt()
+    elif command in FLOW_COMMANDS:
+        FLOW_COMMANDS[command](turn)
     elif command in STAFF_COMMANDS:
         turn.go(f"desk:{'list' if command == 'inbox' else command}", remember=False)
     elif command == "lang":

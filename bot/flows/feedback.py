@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain.privacy_facts import confirmation_line
 from bot.domain.validation import Invalid, check_free_text, check_phone_or_email
 from bot.flows.confirm import confirm_handler, edit_handler, label_of
 from bot.flows.engine import Ask, Choose, Flow, Turn, register
@@ -81,6 +82,7 @@ def summary(turn: Turn) -> str:
         t(N_("Personal data (law 09-08): what you send is used only to handle it and answer you, by the "
              "collectivity you address and by Bab. It is not published. You can ask to see, correct or delete it "
              "by writing here.")),
+        confirmation_line(t, turn.ctx.privacy),
     ]
     return "\n".join(lines)
 

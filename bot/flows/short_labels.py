@@ -12,6 +12,7 @@ English, fits or has a short form that fits (tests/test_labels_fit.py enumerates
 
 from __future__ import annotations
 
+
 def pgettext(context: str, message: str) -> str:
     """Mark `message` for extraction with `context`; returns it unchanged (it is translated at render time)."""
     return message

@@ -183,4 +183,39 @@ class CorrectHoliday:
     target: date
 
 
-Effect = Send | Submit | Withdraw | SetLocale | Reply | Rate | Explain | DeskShow | DeskAct | DeskDenied | CorrectHoliday
+@dataclass(frozen=True, slots=True)
+class ShowMyData:
+    """The citizen asks what Bab holds about them: the service says it in plain words and sends it as files."""
+
+    locale: str
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectDetail:
+    """Change the citizen's name, card number or contact (`field`) wherever a request holds it; the collectivity
+    of each open request concerned is told."""
+
+    field: str  # "name", "id_number" or "contact"
+    value: str  # already checked by the step that asked for it
+    locale: str
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawConsent:
+    """Erase an optional piece of data (`what`: "contact", "location" or "photos") from the citizen's requests."""
+
+    what: str
+    locale: str
+
+
+@dataclass(frozen=True, slots=True)
+class Forget:
+    """Erase what Bab holds about the citizen but the anonymous facts of their requests; `open_requests` says
+    whether those still open are withdrawn or kept ("withdraw" or "keep")."""
+
+    open_requests: str
+    locale: str
+
+
+Effect = (Send | Submit | Withdraw | SetLocale | Reply | Rate | Explain | DeskShow | DeskAct | DeskDenied
+          | CorrectHoliday | ShowMyData | CorrectDetail | WithdrawConsent | Forget)

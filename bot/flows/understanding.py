@@ -39,6 +39,8 @@ INTENT_OPTIONS = {
     "help": Option("help", N_("Help")),
     "language": Option("language", N_("Change the language")),
     "cancel": Option("cancel", N_("Main menu")),
+    "mydata": Option("mydata", N_("See my data")),
+    "forget": Option("forget", N_("Erase my data")),
 }
 BACK_TO_MENU = Option("menu", N_("Main menu"))
 LEVEL_NAMES = {
@@ -114,6 +116,8 @@ def start(turn: Turn, intent: str, kept: dict[str, Any]) -> None:
         run_global(turn, "lang")
     elif intent == "cancel":
         run_global(turn, "cancel")
+    elif intent in ("mydata", "forget"):  # the citizen's rights over their data (bot/flows/privacy.py)
+        run_global(turn, intent)
     elif intent == "status":
         reference = kept.get("reference")
         if reference and own_request(turn, str(reference)) is not None:

@@ -240,7 +240,7 @@ class TelegramSender:
             path = media.path_of(self.uploads_dir, ref)
             if path is None:
                 raise DeliveryError("telegram: file missing from the uploads folder")
-            content = path.read_bytes()
+            content = media.read(path)
             filename = file.name or path.name
         if file.kind == "photo":
             await self.bot.send_photo(chat_id, content, filename=filename)

@@ -16,14 +16,16 @@ import math
 import secrets
 import string
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from bot.domain import privacy_facts
 from bot.domain.deadlines import CASABLANCA
+from bot.domain.privacy_facts import PrivacyFacts
 from bot.domain.validation import MAX_MESSAGE_CHARS
 from bot.flows.labels import STATUS_LABELS
 from bot.flows.spec import Inbound, InboundKind, Outbound
@@ -98,19 +100,6 @@ WELCOME = {
     "reopen_submit": N_("Find my request"),
     "embedded_for": N_("For {place}"),
 }
-PRIVACY = (
-    N_("Bab is a service that passes citizens' requests and complaints to Moroccan collectivities."),
-    N_("What we keep: what you write and send in the chat; for a request, your name, your card number and how to "
-       "reach you, because law 31-13 requires them; the reference and the dates of your requests."),
-    N_("Why: only to pass your request to the competent collectivity, to follow it and to tell you the answer. "
-       "Nothing is sold or used for advertising."),
-    N_("Who sees it: the staff of the collectivity your request is addressed to and Bab's coordinators. The public "
-       "figures and the open data never contain names, contacts or texts."),
-    N_("On a shared device, use Leave this device at the top of the chat when you are done: the conversation then "
-       "disappears from the screen. With your reference and follow-up code you can find your request elsewhere."),
-    N_("Your rights (law 09-08): you can ask to see, correct or delete your data by writing in the chat, and "
-       "complain to the CNDP (www.cndp.ma)."),
-)
 
 
 MAX_ID = 2 ** 63 - 1  # the largest id a BIGINT column holds: a larger one is a bad request, not a crash
@@ -155,10 +144,11 @@ class WebChannel:
 
 @dataclass(frozen=True, slots=True)
 class WebSettings:
-    """What the page needs of the settings: the default language and the origins that may frame it."""
+    """What the page needs of the settings: the default language, the origins that may frame it, the privacy facts."""
 
     default_locale: str = "ary"
     embed_origins: tuple[str, ...] = ()
+    privacy: PrivacyFacts = field(default_factory=PrivacyFacts)  # what the privacy notice states
 
 
 CONVERSATIONS = web.AppKey("conversations", Conversations)
@@ -364,7 +354,11 @@ async def privacy(request: web.Request) -> web.Response:
     """The privacy notice, in the asked language."""
     locale = asked_locale(request) or await visitor_locale(request)
     t = translator(locale)
-    items = "".join(f"<p>{html.escape(t(line))}</p>" for line in PRIVACY)
+    facts = (request.app.get(WEB_SETTINGS) or WebSettings()).privacy
+    items = "".join((f"<h2>{html.escape(heading)}</h2>" if heading else "")
+                    + ("".join(f"<p>{html.escape(line)}</p>" for line in lines) if not heading
+                       else "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>")
+                    for heading, lines in privacy_facts.notice(t, facts))
     title = html.escape(t(WELCOME["privacy"]))
     body = (f'<!doctype html><html lang="{locale}" dir="{t.direction}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Bab</title>'
@@ -527,9 +521,11 @@ async def get_file(request: web.Request) -> web.StreamResponse:
     path = media.path_of(request.app[UPLOADS], found.ref) if found is not None else None
     if found is None or path is None:
         raise web.HTTPNotFound()
-    return web.FileResponse(path, headers={"Content-Type": found.mime or "application/octet-stream",
-                                           "X-Content-Type-Options": "nosniff",
-                                           "Content-Disposition": "inline", "Cache-Control": "private, max-age=3600"})
+    # Decrypted in memory (files are at most media.MAX_FILE_BYTES): a FileResponse would serve the ciphertext.
+    return web.Response(body=media.read(path), headers={"Content-Type": found.mime or "application/octet-stream",
+                                                        "X-Content-Type-Options": "nosniff",
+                                                        "Content-Disposition": "inline",
+                                                        "Cache-Control": "private, max-age=3600"})
 
 
 async def leave(request: web.Request) -> web.Response:

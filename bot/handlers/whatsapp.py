@@ -22,7 +22,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -30,8 +30,8 @@ from aiohttp import web
 from bot.config import Settings
 from bot.flows.spec import FileRef, Inbound, InboundKind, Outbound
 from bot.handlers import whatsapp_render as render
-from bot.handlers.text_parts import parse_choice
 from bot.handlers.bodies import read_limited
+from bot.handlers.text_parts import parse_choice
 from bot.handlers.whatsapp_client import GraphClient, GraphError, GraphUnavailable
 from bot.services import media
 from bot.services.clock import Clock
@@ -72,7 +72,7 @@ def epoch(value: object) -> datetime | None:
         return None
     if number >= 1e12:
         number /= 1000
-    return datetime.fromtimestamp(number, tz=timezone.utc)
+    return datetime.fromtimestamp(number, tz=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +158,7 @@ def parse_body(data: dict[str, Any], phone_number_id: str) -> tuple[list[Incomin
                     code = errors[0].get("code") if isinstance(errors[0], dict) else None
                     receipts.append(Receipt(str(status["id"]), str(status["status"]),
                                             int(code) if code is not None else None))
-    incoming.sort(key=lambda item: item.at or datetime.min.replace(tzinfo=timezone.utc))
+    incoming.sort(key=lambda item: item.at or datetime.min.replace(tzinfo=UTC))
     return incoming, receipts
 
 
@@ -242,7 +242,7 @@ class WhatsAppSender:
         path = media.path_of(self.uploads_dir, file.ref)
         if path is None:
             raise DeliveryError("whatsapp: file missing from the uploads folder")
-        data = path.read_bytes()
+        data = media.read(path)
         found = media.sniff(data)
         mime = found[0] if found else (file.mime or "application/octet-stream")
         try:
@@ -376,7 +376,7 @@ class WhatsAppChannel:
             receipts.extend((delivery, receipt) for receipt in statuses)
 
         async def person(items: list[tuple[int, Incoming]]) -> None:
-            items.sort(key=lambda pair: pair[1].at or datetime.min.replace(tzinfo=timezone.utc))
+            items.sort(key=lambda pair: pair[1].at or datetime.min.replace(tzinfo=UTC))
             for delivery_id, item in items:
                 try:
                     await self.handle(conversations, item)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -16,7 +16,7 @@ class SystemClock:
     """The machine's clock."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FixedClock:
@@ -25,7 +25,7 @@ class FixedClock:
     def __init__(self, moment: datetime) -> None:
         if moment.tzinfo is None:
             raise ValueError("FixedClock needs an aware datetime")
-        self.moment = moment.astimezone(timezone.utc)
+        self.moment = moment.astimezone(UTC)
 
     def now(self) -> datetime:
         return self.moment

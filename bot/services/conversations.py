@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,9 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import flows  # noqa: F401  (registers the flows)
 from bot.domain.access_codes import code_hash, new_code, receipt_card
 from bot.domain.calendar import WorkingCalendar
-from bot.domain.deadlines import CASABLANCA, RULES, Rule, due_date, request_due, rule_for
+from bot.domain.deadlines import (
+    CASABLANCA,
+    RULES,
+    Rule,
+    due_date,
+    request_due,
+    rule_for,
+)
 from bot.domain.directory import Directory
 from bot.domain.lifecycle import RATINGS, Action, allowed
+from bot.domain.privacy_facts import PrivacyFacts
 from bot.domain.remedies import DECIDED, can_complain_to_head, can_go_to_cdai
 from bot.domain.requests import OPEN_STATUSES, Kind, Status, new_reference
 from bot.domain.staff import StaffMember, covers, request_handlers
@@ -29,11 +38,13 @@ from bot.flows.explain import explain_due
 from bot.flows.places import place_label
 from bot.flows.receipts import chafafiya_text, not_withdrawable, receipt, withdrawn
 from bot.flows.spec import (
+    CorrectDetail,
     CorrectHoliday,
     DeskAct,
     DeskDenied,
     DeskShow,
     Explain,
+    Forget,
     Inbound,
     InboundKind,
     Outbound,
@@ -42,9 +53,11 @@ from bot.flows.spec import (
     RequestView,
     Send,
     SetLocale,
+    ShowMyData,
     State,
     Submit,
     Withdraw,
+    WithdrawConsent,
 )
 from bot.flows.templates import RESUME
 from bot.i18n import N_, translator
@@ -53,9 +66,11 @@ from bot.services.calendar_admin import CalendarAdmin, CalendarError, Change
 from bot.services.clock import Clock
 from bot.services.desk import Desk
 from bot.services.lifecycle import Lifecycle
+from bot.services.privacy import Privacy
+from bot.services.privacy_export import Export
 from bot.services.throttle import Throttle
 from bot.services.transparency import Transparency
-from bot.storage import repos, staff_repo, tables
+from bot.storage import repos, staff_repo, tables, transcript_repo
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +102,8 @@ class Conversations:
                  rules: Mapping[str, Rule] = RULES,
                  on_linked: Callable[[str, str, str], Awaitable[None]] | None = None,
                  calendar_admin: CalendarAdmin | None = None, *, lifecycle: Lifecycle,
-                 transparency: Transparency, throttle: Throttle | None = None) -> None:
+                 transparency: Transparency, throttle: Throttle | None = None,
+                 uploads_dir: Path | None = None, privacy_facts: PrivacyFacts | None = None) -> None:
         self.sessions = sessions
         self.directory = directory
         self.calendar = calendar
@@ -99,7 +115,11 @@ class Conversations:
         self.calendar_admin = calendar_admin
         self.lifecycle = lifecycle  # the app's one lifecycle, shared with the calendar admin and the jobs
         self.throttle = throttle  # how fast one sender's messages are read (None: no limit)
-        self.desk = Desk(directory, self.lifecycle, default_locale, transparency)
+        self.privacy_facts = privacy_facts or PrivacyFacts()  # what the notices say of retention, the CNDP receipt
+        self.desk = Desk(directory, self.lifecycle, default_locale, transparency, uploads_dir=uploads_dir)
+        # The citizen's rights over their data; without an uploads folder no file is written or deleted.
+        self.rights = Privacy(directory, self.lifecycle, uploads_dir, default_locale)
+        self.export = Export(directory, uploads_dir)
 
     async def handle(self, channel: str, external_id: str, inbound: Inbound, message_id: str | None = None,
                      attachment: NewAttachment | None = None) -> Handled:
@@ -115,16 +135,21 @@ class Conversations:
         calendar_changes: list[tuple[date, date]] = []
         adopted: list[Change] = []
         async with self.sessions() as session, session.begin():
-            identity = await repos.identity_for(session, channel, external_id, now)
+            # Each statement of a turn costs a round trip (a thread hop on SQLite): the identity, its
+            # conversation and whether it is staff or has messages waiting come in one query.
+            turn = await repos.open_turn(session, channel, external_id, now)
+            identity = turn.identity
             stored_text = inbound.text[:MAX_MESSAGE_CHARS] if inbound.text else inbound.choice_id
             if inbound.kind is InboundKind.LOCATION and inbound.lat is not None and inbound.lon is not None:
                 stored_text = f"{inbound.lat:.5f},{inbound.lon:.5f}"  # the web transcript shows it again
+            if channel not in transcript_repo.TEXT_KEPT_CHANNELS:
+                stored_text = None  # minimisation (law 09-08): nothing will show it again
             if not await repos.record_inbound(session, identity.id, channel, inbound.kind.value, stored_text,
                                               message_id, now):
                 log.info("duplicate inbound channel=%s message=%s", channel, message_id)
                 return Handled(identity.id, duplicate=True)
             # What waited for them to write again (WhatsApp's window) goes out before this turn's replies.
-            released = await repos.release_waiting(session, identity.id, now)
+            released = await repos.release_waiting(session, identity.id, now) if turn.waiting else 0
             if released and inbound.kind is InboundKind.CHOICE and inbound.choice_id == RESUME:
                 log.info("resumed channel=%s identity=%s released=%s", channel, identity.id, released)
                 self.notify()
@@ -133,19 +158,21 @@ class Conversations:
                 attachment_id = await repos.add_attachment(session, identity.id, attachment.kind, attachment.ref,
                                                            attachment.mime, attachment.size, now)
                 inbound = replace(inbound, attachment_id=attachment_id)
-            row = await repos.conversation_for_update(session, identity.id)
+            row = turn.conversation
             state = State.from_json(row.state if row else None)
-            member = await staff_repo.member_for_identity(session, identity.id)
+            member = await staff_repo.member_for_identity(session, identity.id) if turn.staff else None
             new_state, just_linked = await self.staff_gate(session, identity, member, state, inbound, now)
             if new_state is None:
+                views, profile = await repos.citizen_requests(session, identity.citizen_id)
                 ctx = Context(
                     directory=self.directory,
                     default_locale=self.default_locale,
-                    requests=await self.request_views(session, identity.citizen_id, now),
-                    profile=await repos.last_profile(session, identity.citizen_id),
+                    requests=self.with_remedies(views, now),
+                    profile=profile,
                     staff_role=member.role.value if member else None,
                     rules=self.rules,
                     desk=await self.desk.data(session, member, state, inbound, now) if member else None,
+                    privacy=self.privacy_facts,
                 )
                 new_state, effects = advance(state, inbound, ctx)
                 for effect in effects:
@@ -207,6 +234,20 @@ class Conversations:
             await self.desk.deny(session, member, effect, now)
         elif isinstance(effect, CorrectHoliday) and member is not None:
             calendar_changes.append((effect.day, effect.target))
+        elif isinstance(effect, ShowMyData | CorrectDetail | WithdrawConsent | Forget):
+            await self.data_right(session, identity, effect, now)
+
+    async def data_right(self, session: AsyncSession, identity: tables.Identity,
+                         effect: ShowMyData | CorrectDetail | WithdrawConsent | Forget, now: datetime) -> None:
+        """Carry out a citizen's right over their data (bot/services/privacy.py)."""
+        if isinstance(effect, ShowMyData):
+            await self.export.show(session, identity, effect, now)
+        elif isinstance(effect, CorrectDetail):
+            await self.rights.correct(session, identity, effect, now)
+        elif isinstance(effect, WithdrawConsent):
+            await self.rights.withdraw_consent(session, identity, effect, now)
+        else:
+            await self.rights.forget(session, identity, effect, now)
 
     async def correct_calendar(self, session: AsyncSession, identity: tables.Identity, member: StaffMember,
                                locale: str | None, changes: list[tuple[date, date]],
@@ -270,8 +311,12 @@ class Conversations:
 
     async def request_views(self, session: AsyncSession, citizen_id: int, now: datetime) -> tuple[RequestView, ...]:
         """The citizen's requests with the remedies open to them today."""
+        views, _ = await repos.citizen_requests(session, citizen_id)
+        return self.with_remedies(views, now)
+
+    def with_remedies(self, views: tuple[RequestView, ...], now: datetime) -> tuple[RequestView, ...]:
+        """The views marked overdue or open to a complaint to the head or the CDAI today."""
         today = now.astimezone(CASABLANCA).date()
-        views = await repos.request_views(session, citizen_id)
         complained = {view.parent_reference for view in views if view.kind == Kind.HEAD_COMPLAINT}
         return tuple(
             replace(
@@ -390,7 +435,9 @@ class Conversations:
             reference=reference, kind=effect.kind, status=Status.SUBMITTED.value, citizen_id=identity.citizen_id,
             identity_id=identity.id, collectivity_code=place.code, locale=effect.locale, urgent=urgent,
             subject=subject, service=answers.get("service"), delivery=answers.get("delivery"),
-            requester_name=answers.get("name"), id_number=answers.get("id_number"), contact=answers.get("contact"),
+            requester_name=answers.get("name"), contact=answers.get("contact"),
+            # Only the access form asks for the card number (CNDP): never kept for a complaint.
+            id_number=answers.get("id_number") if effect.kind == Kind.ACCESS else None,
             lat=media.get("lat"), lon=media.get("lon"), deadline_rule=rule_id, received_at=now, due_on=due.due,
             created_at=now, updated_at=now, parent_id=parent.id if parent else None,
             access_code_hash=code_hash(reference, access_code) if access_code else None,

@@ -10,8 +10,10 @@ forged button or a guessed reference gets the same answer as an unknown one, and
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,13 +21,35 @@ from bot.domain.deadlines import CASABLANCA, extension_rule, request_due
 from bot.domain.directory import Directory
 from bot.domain.lifecycle import Action, InvalidTransition, allowed
 from bot.domain.remedies import can_complain_to_head
-from bot.domain.staff import Role, StaffMember, covers, handlers_of, responsible_coordinators, scope_codes
+from bot.domain.staff import (
+    Role,
+    StaffMember,
+    covers,
+    handlers_of,
+    responsible_coordinators,
+    scope_codes,
+)
 from bot.flows import notices
-from bot.flows.desk import CLERK_FILTERS, FILTERS, Standing, available_actions, references_in
+from bot.flows.desk import (
+    CLERK_FILTERS,
+    FILTERS,
+    Standing,
+    available_actions,
+    references_in,
+)
 from bot.flows.desk_render import PAGE_SIZE, Outcome, outcome_text, render
-from bot.flows.desk_views import Clerk, DeskData, HistoryLine, InboxView, Page, RequestCard
+from bot.flows.desk_views import (
+    AuditExport,
+    Clerk,
+    DeskData,
+    HistoryLine,
+    InboxView,
+    Page,
+    RequestCard,
+)
 from bot.flows.spec import DeskAct, DeskDenied, FileRef, Inbound, Outbound, State
 from bot.i18n import translator
+from bot.services import audit_log
 from bot.services.desk_reports import Reports, row_of
 from bot.services.lifecycle import Lifecycle
 from bot.services.transparency import Transparency
@@ -44,8 +68,9 @@ class Desk:
     """Loads the desk's views, carries out staff actions and renders the desk's pages."""
 
     def __init__(self, directory: Directory, lifecycle: Lifecycle, default_locale: str,
-                 transparency: Transparency) -> None:
+                 transparency: Transparency, uploads_dir: Path | None = None) -> None:
         self.directory = directory
+        self.uploads_dir = uploads_dir  # where the audit exports are written (None: no export)
         self.lifecycle = lifecycle
         self.calendar = lifecycle.calendar
         self.default_locale = default_locale
@@ -82,13 +107,37 @@ class Desk:
         shown: Page | None = None
         if step == "open":
             shown = cards.get(working_on)
+            if shown is not None and (shown.requester_name or shown.id_number or shown.contact
+                                      or shown.lat is not None or shown.files):
+                # Law 09-08: each time staff are shown a requester's details, the audit log says who and when.
+                await staff_repo.audit(session, member.actor, "view_personal", shown.reference, "shown", now)
         elif step == "overdue":
             shown = await self.reports.overdue(session, member, today)
+        elif step == "audit":
+            shown = await self.audit_export(session, member, now)
         elif step == "stats":
             shown = await self.reports.stats(session, member)
         elif step == "list":
             shown = await self.inbox(session, member, state, data.filters, today)
         return replace(data, page=shown)
+
+    async def audit_export(self, session: AsyncSession, member: StaffMember, now: datetime) -> AuditExport:
+        """Write the audit log of the member's area as a CSV file they own, and audit the export itself."""
+        if member.role is Role.CLERK or self.uploads_dir is None:
+            return AuditExport(allowed=False)
+        rows = await audit_log.events(session, datetime.min.replace(tzinfo=UTC), None,
+                                      scope_codes(member, self.directory))
+        data = audit_log.to_csv(rows).encode("utf-8")
+        self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{secrets.token_hex(16)}.csv"
+        (self.uploads_dir / name).write_bytes(data)
+        file_id = await repos.add_attachment(session, member.identity_id, "document", f"file:{name}", "text/csv",
+                                             len(data), now)
+        await staff_repo.audit(session, member.actor, "export_audit", None, "done", now, {"events": len(rows)})
+        log.info("audit log exported actor=%s events=%s file=%s", member.actor, len(rows), file_id)
+        return AuditExport(allowed=True, count=len(rows), file=FileRef(
+            id=file_id, kind="document", ref=f"file:{name}", mime="text/csv",
+            name=f"bab-audit-{now.astimezone(CASABLANCA):%Y-%m-%d}.csv"))
 
     async def inbox_codes(self, session: AsyncSession, member: StaffMember) -> set[str] | None:
         """The collectivities whose requests are this member's to handle (None: all)."""

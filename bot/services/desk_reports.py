@@ -6,9 +6,16 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.transparency import COUNTRY, Figures
 from bot.domain.staff import StaffMember, scope_codes
-from bot.flows.desk_views import CalendarView, InboxRow, OverdueGroup, OverdueView, StatsRow, StatsView
+from bot.domain.transparency import COUNTRY, Figures
+from bot.flows.desk_views import (
+    CalendarView,
+    InboxRow,
+    OverdueGroup,
+    OverdueView,
+    StatsRow,
+    StatsView,
+)
 from bot.services.lifecycle import Lifecycle
 from bot.services.transparency import Transparency
 from bot.storage import inbox_repo, tables

@@ -36,7 +36,13 @@ from bot.domain.deadlines import CASABLANCA, Unit
 from bot.domain.directory import Directory
 from bot.domain.remedies import cdai_deadline, head_complaint_deadline
 from bot.domain.requests import Kind
-from bot.domain.staff import Role, StaffMember, one_level_up, request_handlers, scope_codes
+from bot.domain.staff import (
+    Role,
+    StaffMember,
+    one_level_up,
+    request_handlers,
+    scope_codes,
+)
 from bot.flows import notices
 from bot.flows.spec import Outbound
 from bot.i18n import Translator, translator

@@ -3,6 +3,7 @@
 Every channel stores what it receives here (the web upload, a Telegram photo fetched with getFile, a WhatsApp
 document fetched by media id), so that any other channel can send it on and the web can serve it: an
 attachment's `ref` is always 'file:<name>'. The kind is decided from the bytes, never from what the sender claims.
+Files are encrypted on disk (bot/storage/crypto.py): every reader goes through `read`, never `Path.read_bytes`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+
+from bot.storage import crypto
 
 MAX_FILE_BYTES = 16 * 1024 * 1024  # WhatsApp's own ceiling for images is 5 MB and for documents 100 MB
 SIGNATURES: tuple[tuple[bytes, str, str, str], ...] = (  # (magic bytes, mime, extension, kind)
@@ -45,14 +48,14 @@ def sniff(data: bytes) -> tuple[str, str, str] | None:
 
 
 def store(uploads_dir: Path, data: bytes) -> StoredFile | None:
-    """Write `data` under a random name if it is a photo or a PDF within MAX_FILE_BYTES; None otherwise."""
+    """Write `data`, encrypted, under a random name if it is a photo or a PDF within MAX_FILE_BYTES; else None."""
     found = sniff(data)
     if found is None or len(data) > MAX_FILE_BYTES:
         return None
     mime, extension, kind = found
     uploads_dir.mkdir(parents=True, exist_ok=True)
     name = f"{secrets.token_hex(16)}.{extension}"
-    (uploads_dir / name).write_bytes(data)
+    (uploads_dir / name).write_bytes(crypto.encrypt_bytes(data))
     return StoredFile(kind=kind, ref=f"file:{name}", mime=mime, size=len(data),
                       sha256=hashlib.sha256(data).hexdigest(), name=name)
 
@@ -68,3 +71,8 @@ def path_of(uploads_dir: Path, ref: str) -> Path | None:
     if not path.is_relative_to(root) or not path.is_file():
         return None
     return path
+
+
+def read(path: Path) -> bytes:
+    """The plaintext of a stored file: decrypted, or as it is for a file kept from before encryption."""
+    return crypto.open_file_bytes(path.read_bytes())

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import String, select, type_coerce
@@ -63,12 +63,12 @@ class Days:
 
     def __call__(self, value: str | datetime) -> date:
         if isinstance(value, datetime):
-            return _day(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+            return _day(value if value.tzinfo else value.replace(tzinfo=UTC))
         hour = value[:13]
         found = self._by_hour.get(hour)
         if found is None:
             moment = datetime.fromisoformat(hour.replace(" ", "T") + ":00")
-            found = _day(moment.replace(tzinfo=moment.tzinfo or timezone.utc))
+            found = _day(moment.replace(tzinfo=moment.tzinfo or UTC))
             self._by_hour[hour] = found
         return found
 
@@ -151,7 +151,7 @@ class Transparency:
     async def _decision_rows(self, session: AsyncSession) -> list[Any]:
         event = tables.RequestEvent
         return list((await session.execute(
-            select(event.request_id, event.kind, type_coerce(event.at, String), event.data["ground"].as_string())
+            select(event.request_id, event.kind, type_coerce(event.at, String), event.ground)
             .where(event.kind.in_(sorted(DECISIONS))).order_by(event.id))).all())
 
     def _count(self, requests: list[Any], decisions: list[Any], today: date) -> tuple[int, dict[str, Figures]]:

@@ -1,5 +1,5 @@
-"""What the web chat page shows of a visitor's conversation: the transcript on load, the messages delivered since
-the last poll, leaving a shared device, and reopening one's requests on another device with a receipt's code.
+"""What the web chat page shows of a visitor's conversation: the transcript on load (the `web_transcript` table,
+apart from the outbox, and the texts the visitor typed), the messages delivered since the last poll, leaving a shared device, and reopening one's requests on another device with a receipt's code.
 Each call in its own short session; the handler renders what it gets."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from bot.flows.places import local_name
 from bot.flows.spec import InboundKind
 from bot.i18n import translator
 from bot.services.clock import Clock
-from bot.storage import repos, tables
+from bot.storage import repos, tables, transcript_repo
 
 CHANNEL = "web"
 TRANSCRIPT_LIMIT = 500  # messages each way shown when the page loads
@@ -138,12 +138,12 @@ class WebChat:
             identity = await repos.find_identity(session, CHANNEL, visitor)
             if identity is None:
                 return Transcript((), 0)
-            sent_rows = await repos.sent_messages(session, identity.id, 0, limit=TRANSCRIPT_LIMIT)
+            sent_rows = await transcript_repo.latest_lines(session, identity.id, TRANSCRIPT_LIMIT)
             received = await repos.inbound_messages(session, identity.id, limit=TRANSCRIPT_LIMIT)
             photos = list(await session.scalars(select(tables.Attachment.id).where(
                 tables.Attachment.identity_id == identity.id, tables.Attachment.kind == "photo")
                 .order_by(tables.Attachment.id)))
-        sent = [Delivered(row.id, row.payload, row.created_at) for row in sent_rows]
+        sent = [Delivered(row.id, row.payload, row.at) for row in sent_rows]
         t = translator(str(sent[-1].payload.get("locale") or "fr") if sent else "fr")
         # Photos and their inbound lines are written in the same turn, one each, in the same order.
         first_photo = sum(1 for inbound in received if inbound.kind == InboundKind.PHOTO.value)
@@ -179,8 +179,8 @@ class WebChat:
             identity = await repos.find_identity(session, CHANNEL, visitor)
             if identity is None:  # a visitor may poll before their first message created the identity
                 return []
-            rows = await repos.sent_messages(session, identity.id, after)
-        return [Delivered(row.id, row.payload, row.created_at) for row in rows]
+            rows = await transcript_repo.lines_after(session, identity.id, after)
+        return [Delivered(row.id, row.payload, row.at) for row in rows]
 
     async def leave(self, visitor: str) -> int | None:
         """Detach this browser from its conversation: the old cookie no longer opens anything, and the codes
@@ -190,12 +190,7 @@ class WebChat:
             if identity is None:
                 return None
             identity.external_id = f"left:{identity.id}:{secrets.token_hex(8)}"
-            rows = await session.scalars(select(tables.OutboxMessage).where(
-                tables.OutboxMessage.identity_id == identity.id))
-            for row in rows:
-                card = row.payload.get("card")
-                if isinstance(card, dict) and "code" in card:
-                    row.payload = {**row.payload, "card": {k: v for k, v in card.items() if k != "code"}}
+            await transcript_repo.forget_codes(session, identity.id)
             return identity.id
 
     async def reopen(self, visitor: str, reference: str, code: str) -> Reopened | None:

@@ -20,9 +20,11 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-async def upgrade_to_head(engine: AsyncEngine) -> None:
-    """Bring the database behind `engine` to the newest revision; a no-op when it is there already."""
+async def upgrade_to_head(engine: AsyncEngine, uploads_dir: Path | None = None) -> None:
+    """Bring the database behind `engine` to the newest revision; a no-op when it is there already. With
+    `uploads_dir`, migrations that change stored files (0006 encrypts them) find them there."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
+    config.attributes["uploads_dir"] = uploads_dir
 
     def _upgrade(connection: Connection) -> None:
         config.attributes["connection"] = connection

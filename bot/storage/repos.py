@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,16 +17,61 @@ from bot.domain.directory import Alias, Collectivity
 from bot.domain.values import Outbound, Profile, RequestView
 from bot.storage import tables
 
+# How stale `last_seen_at` may get before a turn writes it again: to the minute, so that a conversation's turns
+# do not each pay an UPDATE of the identity.
+SEEN_GRANULARITY = timedelta(minutes=1)
+
+
+@dataclass(slots=True)
+class Turn:
+    """What one inbound message starts from: the identity, its conversation row, whether an active staff member
+    acts from it and whether messages wait for it (a closed WhatsApp window)."""
+
+    identity: tables.Identity
+    conversation: tables.Conversation | None
+    staff: bool
+    waiting: bool
+
+
+async def open_turn(session: AsyncSession, channel: str, external_id: str, now: datetime) -> Turn:
+    """The identity for (channel, external_id) (created with a new citizen on first contact) with its conversation,
+    in one query; the identity row is locked until the end of the transaction (FOR UPDATE on PostgreSQL), which
+    orders one person's concurrent messages."""
+    staff = select(tables.Staff.id).where(tables.Staff.identity_id == tables.Identity.id,
+                                          tables.Staff.revoked_at.is_(None))
+    waiting = select(tables.OutboxMessage.id).where(tables.OutboxMessage.identity_id == tables.Identity.id,
+                                                    tables.OutboxMessage.status == "waiting")
+    query = (
+        select(tables.Identity, tables.Conversation, exists(staff), exists(waiting))
+        .outerjoin(tables.Conversation, tables.Conversation.identity_id == tables.Identity.id)
+        .where(tables.Identity.channel == channel, tables.Identity.external_id == external_id)
+        .with_for_update(of=tables.Identity)
+    )
+    found = (await session.execute(query)).first()
+    if found is None:
+        # First contact: create the identity, or find the one a racing first message committed meanwhile (and
+        # its conversation), then read it as any other turn does, locked.
+        await identity_for(session, channel, external_id, now)
+        found = (await session.execute(query)).one()
+    identity, conversation, is_staff, is_waiting = found
+    _seen(identity, now)
+    return Turn(identity, conversation, bool(is_staff), bool(is_waiting))
+
+
+def _seen(identity: tables.Identity, now: datetime) -> None:
+    """Note that the person wrote (to the minute); the channel works again (e.g. they unblocked the bot)."""
+    if now - identity.last_seen_at >= SEEN_GRANULARITY:
+        identity.last_seen_at = now
+    if identity.unreachable:
+        identity.unreachable = False
+
 
 async def identity_for(session: AsyncSession, channel: str, external_id: str, now: datetime,
                        locale: str | None = None) -> tables.Identity:
     """The identity for (channel, external_id), created with a new citizen on first contact."""
-    found = await session.scalar(
-        select(tables.Identity).where(tables.Identity.channel == channel, tables.Identity.external_id == external_id)
-    )
+    found = await find_identity(session, channel, external_id)
     if found is not None:
-        found.last_seen_at = now
-        found.unreachable = False  # they wrote to us: the channel works again (e.g. they unblocked the bot)
+        _seen(found, now)
         return found
     try:
         # A savepoint, so that two first messages racing on PostgreSQL end with one identity, not an error.
@@ -58,20 +106,21 @@ async def inbound_seen(session: AsyncSession, channel: str, external_id: str) ->
 
 async def record_inbound(session: AsyncSession, identity_id: int, channel: str, kind: str, text: str | None,
                          external_id: str | None, now: datetime) -> bool:
-    """Store an inbound message; False when the channel already delivered this external id (a redelivery)."""
-    if external_id is not None and await inbound_seen(session, channel, external_id):
-        return False
-    session.add(tables.InboundMessage(identity_id=identity_id, channel=channel, external_id=external_id, kind=kind,
-                                      text=text, created_at=now))
-    await session.flush()
-    return True
+    """Store an inbound message; False when the channel already delivered this external id (a redelivery).
 
-
-async def conversation_for_update(session: AsyncSession, identity_id: int) -> tables.Conversation | None:
-    """The identity's conversation row, locked until the end of the transaction (FOR UPDATE on PostgreSQL)."""
-    return await session.scalar(
-        select(tables.Conversation).where(tables.Conversation.identity_id == identity_id).with_for_update()
-    )
+    One statement: the unique index on (channel, external_id) decides, so two workers given the same redelivery
+    cannot both apply it."""
+    values = dict(identity_id=identity_id, channel=channel, external_id=external_id, kind=kind, text=text,
+                  created_at=now)
+    table = tables.InboundMessage
+    if external_id is None:
+        await session.execute(insert(table).values(**values))
+        return True
+    dialect = session.get_bind().dialect.name
+    upsert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+    result = await session.execute(upsert.values(**values).on_conflict_do_nothing(
+        index_elements=["channel", "external_id"]))
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def save_conversation(session: AsyncSession, identity_id: int, row: tables.Conversation | None,
@@ -84,13 +133,14 @@ async def save_conversation(session: AsyncSession, identity_id: int, row: tables
     await session.flush()
 
 
-async def request_views(session: AsyncSession, citizen_id: int) -> tuple[RequestView, ...]:
-    """The citizen's own requests, newest first."""
+async def citizen_requests(session: AsyncSession, citizen_id: int) -> tuple[tuple[RequestView, ...], Profile | None]:
+    """The citizen's own requests, newest first, and the requester details of the latest access request (one
+    query: a turn needs both)."""
     rows = list(await session.scalars(
         select(tables.Request).where(tables.Request.citizen_id == citizen_id).order_by(tables.Request.id.desc())
     ))
     references = {row.id: row.reference for row in rows}
-    return tuple(
+    views = tuple(
         RequestView(reference=row.reference, kind=row.kind, status=row.status,
                     collectivity_code=row.collectivity_code, subject=row.subject,
                     received_on=row.received_at.astimezone(CASABLANCA).date(), due_on=row.due_on,
@@ -99,19 +149,10 @@ async def request_views(session: AsyncSession, citizen_id: int) -> tuple[Request
                     rating=row.rating)
         for row in rows
     )
-
-
-async def last_profile(session: AsyncSession, citizen_id: int) -> Profile | None:
-    """Name, card number and contact from the citizen's latest access request."""
-    row = await session.scalar(
-        select(tables.Request)
-        .where(tables.Request.citizen_id == citizen_id, tables.Request.kind == "access")
-        .order_by(tables.Request.id.desc())
-        .limit(1)
-    )
-    if row is None or not (row.requester_name and row.id_number and row.contact):
-        return None
-    return Profile(name=row.requester_name, id_number=row.id_number, contact=row.contact)
+    latest = next((row for row in rows if row.kind == "access"), None)
+    if latest is None or not (latest.requester_name and latest.id_number and latest.contact):
+        return views, None
+    return views, Profile(name=latest.requester_name, id_number=latest.id_number, contact=latest.contact)
 
 
 async def reference_taken(session: AsyncSession, reference: str) -> bool:
@@ -128,8 +169,10 @@ async def request_by_reference(session: AsyncSession, reference: str) -> tables.
 
 async def append_event(session: AsyncSession, request_id: int, kind: str, actor: str, now: datetime,
                        data: dict[str, Any] | None = None) -> None:
-    """Add one entry to a request's history (never updated or deleted)."""
-    session.add(tables.RequestEvent(request_id=request_id, at=now, kind=kind, actor=actor, data=data or {}))
+    """Add one entry to a request's history (never updated or deleted); a refusal's ground is also kept apart."""
+    ground = (data or {}).get("ground")
+    session.add(tables.RequestEvent(request_id=request_id, at=now, kind=kind, actor=actor, data=data or {},
+                                    ground=str(ground) if ground else None))
 
 
 async def enqueue(session: AsyncSession, identity_id: int, channel: str, message: Outbound, now: datetime) -> None:

@@ -3,7 +3,7 @@ the outbox, the alert ledger and the calendar overrides."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -16,17 +16,18 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
-    Text,
     TypeDecorator,
     UniqueConstraint,
     event,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
+
+from bot.storage.crypto import EncryptedBytes, EncryptedJSON, EncryptedText, keyed_hash
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -48,14 +49,14 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -72,6 +73,8 @@ class Citizen(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when the citizen asked to be forgotten (bot/services/privacy.py): their identities moved to a new row.
+    forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Identity(Base):
@@ -95,23 +98,29 @@ class Conversation(Base):
     __tablename__ = "conversations"
 
     identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), primary_key=True)
-    state: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    state: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON())  # the form's answers: name, card number…
     version: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class InboundMessage(Base):
-    """What a citizen sent, kept for the transcript and to process a channel's redelivery only once."""
+    """What a citizen sent, kept to process a channel's redelivery only once; its text only where the channel
+    shows it again (the web transcript), until the retention purge clears it."""
 
     __tablename__ = "inbound_messages"
-    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_inbound_messages_channel_external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_inbound_messages_channel_external_id"),
+        # The texts still kept, by age (the retention purge clears them): the rows it already cleared are not in it.
+        Index("ix_inbound_messages_kept_text", "created_at", sqlite_where=sql_text("text IS NOT NULL"),
+              postgresql_where=sql_text("text IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str | None] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(EncryptedText())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -155,12 +164,13 @@ class Request(Base):
     collectivity_code: Mapped[str] = mapped_column(ForeignKey("collectivities.code"), index=True)
     locale: Mapped[str] = mapped_column(String(8))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    subject: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(EncryptedText())
     service: Mapped[str | None] = mapped_column(String(24))
     delivery: Mapped[str | None] = mapped_column(String(16))
-    requester_name: Mapped[str | None] = mapped_column(String(200))
-    id_number: Mapped[str | None] = mapped_column(String(32))
-    contact: Mapped[str | None] = mapped_column(String(320))
+    # Encrypted at rest (bot/storage/crypto.py), like the subject: SQL can only test them for NULL.
+    requester_name: Mapped[str | None] = mapped_column(EncryptedText())
+    id_number: Mapped[str | None] = mapped_column(EncryptedText())
+    contact: Mapped[str | None] = mapped_column(EncryptedText())
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     deadline_rule: Mapped[str] = mapped_column(String(32))
@@ -184,6 +194,10 @@ class Request(Base):
     # and when the coordinators were alerted.
     reminded_step: Mapped[int | None] = mapped_column(Integer)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The retention purge's progress (bot.services.retention): when the request's personal fields and its files
+    # were erased, so that the daily sweep reads only the closed requests not purged yet.
+    personal_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    files_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         # Open requests not marked overdue, by due date (marking; reminders at a later step, which the last
@@ -195,6 +209,9 @@ class Request(Base):
         Index("ix_requests_to_escalate", "status", "escalated_at", "due_on"),
         # Open requests by due date (digests, the inbox's overdue filter).
         Index("ix_requests_open_due", "status", "due_on"),
+        # Requests not purged yet, by last change (the retention purge: closed ones past their retention).
+        Index("ix_requests_to_purge_personal", "personal_purged_at", "updated_at"),
+        Index("ix_requests_to_purge_files", "files_purged_at", "updated_at"),
     )
 
 
@@ -215,7 +232,10 @@ class RequestEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     kind: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(64))
-    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON(), default=dict)  # texts: clarifications, answers
+    # A decision's legal ground, in the clear beside the encrypted data: an anonymous fact the transparency figures
+    # count (without decrypting every event) and that outlives the erasure of the texts.
+    ground: Mapped[str | None] = mapped_column(String(32))
 
 
 class Attachment(Base):
@@ -237,12 +257,14 @@ class OutboxMessage(Base):
     """A message to deliver, written in the same transaction as the change that caused it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    # Due rows (the dispatcher); delivered or failed rows by age (the retention purge deletes them).
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_done", "status", "created_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON())  # receipts hold the name and card number
     status: Mapped[str] = mapped_column(String(12))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -254,6 +276,19 @@ class OutboxMessage(Base):
     waited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The least advanced receipt the channel reported for the message's parts: sent, delivered, read, failed.
     delivery_status: Mapped[str | None] = mapped_column(String(12))
+
+
+class WebTranscript(Base):
+    """A bot message as the web chat shows it again, copied from the outbox when delivered (same id: the page's
+    cursor), so that delivered outbox rows can be deleted; kept `retention_messages_days`."""
+
+    __tablename__ = "web_transcript"
+    __table_args__ = (Index("ix_web_transcript_identity", "identity_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)  # the outbox row's id
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON())  # like the outbox row it copies
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # when it was queued, as the page shows it
 
 
 class ChannelMessage(Base):
@@ -279,7 +314,8 @@ class WebhookDelivery(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
-    body: Mapped[bytes] = mapped_column(LargeBinary)  # the raw bytes the signature was checked over
+    # The raw bytes the signature was checked over (before storing), encrypted: they hold texts and numbers.
+    body: Mapped[bytes] = mapped_column(EncryptedBytes())
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())  # a lease while a worker processes it
@@ -294,11 +330,19 @@ class WhatsAppContact(Base):
 
     identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), primary_key=True)
     bsuid: Mapped[str | None] = mapped_column(String(160), unique=True)
-    wa_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # The phone number, encrypted (it is read back to send), and its keyed hash, the one that lookups compare.
+    wa_id: Mapped[str | None] = mapped_column(EncryptedText())
+    wa_id_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     username: Mapped[str | None] = mapped_column(String(64))
     # When the person last wrote (the message's own timestamp): the 24-hour customer service window.
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    @validates("wa_id")
+    def _hash_wa_id(self, _key: str, value: str | None) -> str | None:
+        """Every assignment of the number keeps its lookup hash in step."""
+        self.wa_id_hash = keyed_hash(value) if value else None
+        return value
 
 
 class Staff(Base):
@@ -365,4 +409,16 @@ class CalendarOverride(Base):
     name: Mapped[str] = mapped_column(String(80))
     source: Mapped[str] = mapped_column(String(16))  # "confirmed", "moved", "added"
     actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class KeyCheck(Base):
+    """One row: a known value encrypted and hashed with the keys the data is under, so that a start with other
+    keys (a lost or mistyped BAB_DATA_KEYS) stops with a clear error instead of failing on the first row read."""
+
+    __tablename__ = "key_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(200))  # a Fernet token, written and read by bot.storage.keystore
+    hash: Mapped[str] = mapped_column(String(64))  # keyed_hash of the same value: checks BAB_HASH_KEY
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage import repos, tables
+from bot.storage import crypto, repos, tables
 
 log = logging.getLogger(__name__)
 CHANNEL = "whatsapp"
@@ -65,7 +65,8 @@ async def _contact_by(session: AsyncSession, bsuid: str | None, wa_id: str | Non
         if row is not None:
             found.append(row)
     if wa_id:
-        row = await session.scalar(select(tables.WhatsAppContact).where(tables.WhatsAppContact.wa_id == wa_id))
+        row = await session.scalar(select(tables.WhatsAppContact)
+                                   .where(tables.WhatsAppContact.wa_id_hash == crypto.keyed_hash(wa_id)))
         if row is not None and row not in found:
             found.append(row)
     return found
@@ -75,14 +76,15 @@ async def resolve_contact(session: AsyncSession, bsuid: str | None, wa_id: str |
                           wrote_at: datetime | None, now: datetime) -> str:
     """The identity key (external id) of the person with these identifiers, creating or linking as needed.
 
-    Keyed by the business-scoped user id when there is one, the phone number otherwise; the key never changes
-    afterwards, so a new number or a new BSUID keeps the person's conversation and requests.
+    Keyed by the business-scoped user id when there is one, the phone number's keyed hash otherwise (a number
+    is never a key in the clear); the key never changes afterwards, so a new number or a new BSUID keeps the
+    person's conversation and requests.
     """
     if not (bsuid or wa_id):
         raise ValueError("a WhatsApp contact needs a business-scoped user id or a phone number")
     found = await _contact_by(session, bsuid, wa_id)
     if not found:
-        identity = await repos.identity_for(session, CHANNEL, bsuid or wa_id or "", now)
+        identity = await repos.identity_for(session, CHANNEL, bsuid or crypto.keyed_hash(wa_id or ""), now)
         contact = await session.get(tables.WhatsAppContact, identity.id)
         if contact is None:  # an identity may exist without a contact row (raced, or created by a test)
             contact = tables.WhatsAppContact(identity_id=identity.id, updated_at=now)

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from bot.services import media
 from bot.storage import tables
 from tests.conftest import WebUser
 
@@ -43,7 +44,8 @@ async def test_complaint_with_photo_and_receipt(web_user: WebUser, greeting: str
         photo = await session.scalar(select(tables.Attachment))
         assert photo is not None and photo.request_id == request.id and photo.mime == "image/png"
     assert photo.ref.startswith("file:")
-    assert (web_user.bab.settings.uploads_dir / photo.ref.removeprefix("file:")).read_bytes() == PNG
+    stored = web_user.bab.settings.uploads_dir / photo.ref.removeprefix("file:")
+    assert PNG[:16] not in stored.read_bytes() and media.read(stored) == PNG  # encrypted on disk
 
 
 async def test_suggestion_with_location_and_no_contact(web_user: WebUser) -> None:

@@ -209,7 +209,9 @@ async def server(db_settings: Settings, tmp_path: Path) -> AsyncIterator[Server]
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "BAB_DATA_DIR": str(tmp_path), "BAB_PORT": str(port),
            "BAB_HOST": "127.0.0.1", "BAB_SCHEDULER": "off", "BAB_LOG_LEVEL": "WARNING", "BAB_DEFAULT_LOCALE": "fr",
-           "BAB_INBOUND_BURST": "0"}  # scripted citizens write faster than people: no flood limit
+           "BAB_INBOUND_BURST": "0",  # scripted citizens write faster than people: no flood limit
+           # The server encrypts with the keys this test reads with (the database came migrated with them).
+           "BAB_DATA_KEYS": ",".join(db_settings.data_keys), "BAB_HASH_KEY": db_settings.hash_key}
     for variable in ("TELEGRAM_BOT_TOKEN", "WHATSAPP_TOKEN", "BAB_PUBLIC_URL"):
         env.pop(variable, None)
     found = Server(env, f"http://127.0.0.1:{port}")

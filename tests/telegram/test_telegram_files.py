@@ -16,7 +16,7 @@ from bot.domain.staff import Role
 from bot.handlers.telegram import base_file_url
 from bot.i18n import translator
 from bot.services import media
-from bot.storage import tables
+from bot.storage import crypto, tables
 from tests.e2e.desk_helpers import file_access, new_user, staff_user, texts, upload
 from tests.fakes import telegram_api as tg
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -35,7 +35,8 @@ async def attachments(bab: Bab) -> list[tables.Attachment]:
 def stored_bytes(bab: Bab, ref: str) -> bytes:
     path = media.path_of(bab.settings.uploads_dir, ref)
     assert path is not None, ref
-    return path.read_bytes()
+    assert crypto.is_token(path.read_bytes()), "stored encrypted"
+    return media.read(path)
 
 
 async def test_a_citizens_photo_is_downloaded_into_the_uploads_folder(citizen: TelegramCitizen) -> None:

@@ -1,0 +1,79 @@
+"""`bab privacy purge|audit|register`: the personal-data commands for the controller (law 09-08)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.config import Settings
+
+
+def add_privacy_parser(commands: Any) -> None:
+    """Add the `privacy` command and its actions to the `bab` parser."""
+    privacy = commands.add_parser("privacy", help="personal data under law 09-08: retention, audit, register")
+    actions = privacy.add_subparsers(dest="action", required=True)
+    purge = actions.add_parser("purge", help="erase what is past its retention period (as the daily job does)")
+    purge.add_argument("--dry-run", action="store_true", help="count what is due, change nothing")
+    audit = actions.add_parser("audit", help="the audit log as CSV (staff views of personal details, refusals)")
+    audit.add_argument("--since", required=True, help="ISO date or time, like 2026-01-01")
+    audit.add_argument("--until", default=None, help="ISO date or time (default: now)")
+    actions.add_parser("register", help="the processing register to file with the CNDP (in French)")
+    actions.add_parser("keygen", help="print new keys for BAB_DATA_KEYS and BAB_HASH_KEY (touches nothing)")
+    rotate = actions.add_parser("rotate-key", help="re-encrypt every stored value and file with the first key of "
+                                "BAB_DATA_KEYS (safe to repeat; see docs/deployment.md)")
+    rotate.add_argument("--batch", type=int, default=500, help="rows per transaction (default 500)")
+
+
+def moment(text: str) -> datetime:
+    """An ISO date or datetime; naive values are UTC."""
+    found = datetime.fromisoformat(text)
+    return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
+
+
+async def run_privacy(settings: Settings, args: argparse.Namespace) -> int:
+    """Carry out one `bab privacy` action; returns the exit code."""
+    if args.action == "register":
+        from bot.domain.privacy_facts import PrivacyFacts
+        from bot.domain.privacy_register import register
+
+        print(register(PrivacyFacts.from_settings(settings)), end="")
+        return 0
+    if args.action == "keygen":
+        from bot.storage import crypto
+
+        # Printed for the operator to put in the environment; never logged.
+        print(f"BAB_DATA_KEYS={crypto.new_data_key()}")
+        print(f"BAB_HASH_KEY={crypto.new_hash_key()}  # set once: it is not rotated (docs/deployment.md)")
+        return 0
+    from bot.app import build
+
+    bab = await build(settings)
+    try:
+        if args.action == "purge":
+            counts = await bab.retention.purge(bab.clock.now(), dry_run=args.dry_run)
+            verb = "due (dry run, nothing changed)" if args.dry_run else "erased"
+            print(f"Retention purge: {verb}: " + ", ".join(f"{key} {value}" for key, value in
+                                                        counts.as_dict().items()))
+        elif args.action == "rotate-key":
+            from bot.storage import keystore
+
+            done = await keystore.rotate(bab.engine, settings.uploads_dir, batch=max(1, args.batch))
+            changed = ", ".join(f"{name} {count}" for name, count in done.columns.items() if count)
+            print(f"Re-encrypted with the first key: {done.total} values and files"
+                  f"{' (' + changed + f', files {done.files})' if done.total else ''}. "
+                  "Run it again: 0 means nothing is left under an older key, which can then leave BAB_DATA_KEYS.")
+        elif args.action == "audit":
+            from bot.services.audit_log import events, to_csv
+
+            try:
+                since, until = moment(args.since), moment(args.until) if args.until else None
+            except ValueError:
+                print("bab privacy audit: --since and --until take ISO dates, like 2026-01-01", file=sys.stderr)
+                return 2
+            async with bab.sessions() as session:
+                sys.stdout.write(to_csv(await events(session, since, until)))
+    finally:
+        await bab.close()
+    return 0

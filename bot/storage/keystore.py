@@ -1,0 +1,145 @@
+"""The keys against the database: the start-up check that they open its data, and key rotation.
+
+`check_keys` runs in `bot.app.build`: the `key_check` row holds a known value encrypted and hashed when the
+database first met its keys; other keys stop the start with a KeyringError that says what is wrong.
+`rotate` re-encrypts every encrypted column (found in the models, so a new encrypted column is covered without
+touching this module) and every uploaded file under the newest key, in batches, skipping what already is:
+running it twice does nothing the second time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    LargeBinary,
+    Text,
+    and_,
+    bindparam,
+    column,
+    select,
+    table,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.sql.expression import TableClause
+
+from bot.storage import crypto, tables
+
+log = logging.getLogger(__name__)
+CHECK_VALUE = "bab: the keys open this database"
+ENCRYPTED_TYPES = (crypto.EncryptedText, crypto.EncryptedJSON, crypto.EncryptedBytes)
+
+
+async def check_keys(sessions: async_sessionmaker[AsyncSession], now: datetime) -> None:
+    """Raise KeyringError unless the installed keys are those of the database; the first start records them."""
+    keyring = crypto.active()
+    async with sessions() as session, session.begin():
+        row = await session.get(tables.KeyCheck, 1)
+        if row is None:
+            session.add(tables.KeyCheck(id=1, token=keyring.encrypt(CHECK_VALUE.encode()).decode("ascii"),
+                                        hash=keyring.keyed_hash(CHECK_VALUE), created_at=now))
+            return
+        try:
+            opened = keyring.decrypt(row.token.encode("ascii")).decode("utf-8")
+        except crypto.KeyringError:
+            raise crypto.KeyringError(
+                "the data keys do not open this database: BAB_DATA_KEYS lacks the key its data was encrypted with "
+                "(set it as it was; with BAB_DATA_KEYS unset, the keys are read from the data folder's "
+                f"{crypto.KEY_FILE}; see docs/deployment.md)") from None
+        if opened != CHECK_VALUE:
+            raise crypto.KeyringError("the database's key check holds an unexpected value")
+        if row.hash != keyring.keyed_hash(CHECK_VALUE):
+            raise crypto.KeyringError("BAB_HASH_KEY is not the key this database's lookups were made with: set it "
+                                      "as it was (WhatsApp numbers would no longer be found)")
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptedColumn:
+    """An encrypted column and its table's primary key, read and written raw (tokens, not values)."""
+
+    table: str
+    key: str
+    name: str
+    binary: bool
+
+
+def encrypted_columns() -> list[EncryptedColumn]:
+    """Every encrypted column of the models, in table order."""
+    found: list[EncryptedColumn] = []
+    for model_table in tables.Base.metadata.sorted_tables:
+        keys = list(model_table.primary_key.columns)
+        for col in model_table.columns:
+            if isinstance(col.type, ENCRYPTED_TYPES):
+                if len(keys) != 1:
+                    raise RuntimeError(f"{model_table.name}: rotation needs a one-column primary key")
+                found.append(EncryptedColumn(model_table.name, keys[0].name, col.name,
+                                             isinstance(col.type, crypto.EncryptedBytes)))
+    found.append(EncryptedColumn("key_check", "id", "token", False))  # the check follows the data
+    return found
+
+
+@dataclass
+class Rotation:
+    """What a rotation re-encrypted: per 'table.column', and files."""
+
+    columns: dict[str, int] = field(default_factory=dict)
+    files: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.columns.values()) + self.files
+
+
+def _raw(spec: EncryptedColumn) -> TableClause:
+    # Plain TEXT / BLOB types: the rotation moves tokens, it never decrypts into Python values.
+    return table(spec.table, column(spec.key), column(spec.name, LargeBinary() if spec.binary else Text()))
+
+
+async def rotate_column(engine: AsyncEngine, spec: EncryptedColumn, batch: int = 500) -> int:
+    """Re-encrypt one column under the newest key, `batch` rows per transaction; returns how many rows changed."""
+    keyring = crypto.active()
+    raw = _raw(spec)
+    key, value = raw.c[spec.key], raw.c[spec.name]
+    # Only where the token is still the one read: a row the running app rewrote meanwhile is already current.
+    statement = (update(raw).where(and_(key == bindparam("b_key"), value == bindparam("b_old")))
+                 .values({spec.name: bindparam("b_new")}))
+    changed, last = 0, None
+    while True:
+        async with engine.begin() as connection:
+            query = select(key, value).where(value.is_not(None)).order_by(key).limit(batch)
+            if last is not None:
+                query = query.where(key > last)
+            rows: Sequence[Any] = (await connection.execute(query)).all()
+            updates = []
+            for row_key, token in rows:
+                token_bytes = bytes(token) if spec.binary else str(token).encode("ascii")
+                if keyring.is_current(token_bytes):
+                    continue
+                new = keyring.rotate(token_bytes)
+                updates.append({"b_key": row_key, "b_old": token, "b_new": new if spec.binary else new.decode()})
+            if updates:
+                await connection.execute(statement, updates)
+            changed += len(updates)
+        if len(rows) < batch:
+            return changed
+        last = rows[-1][0]
+
+
+async def rotate(engine: AsyncEngine, uploads_dir: Path | None, batch: int = 500) -> Rotation:
+    """Re-encrypt every encrypted column, then every uploaded file, under the newest key (idempotent)."""
+    done = Rotation()
+    for spec in encrypted_columns():
+        count = await rotate_column(engine, spec, batch)
+        done.columns[f"{spec.table}.{spec.name}"] = count
+        log.info("rotation column=%s.%s rows=%d", spec.table, spec.name, count)
+    for path in crypto.stored_files(uploads_dir) if uploads_dir is not None else []:
+        if crypto.seal_file(path):
+            done.files += 1
+    log.info("rotation files=%d", done.files)
+    return done

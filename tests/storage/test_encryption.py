@@ -1,0 +1,427 @@
+"""Encryption at rest (bot/storage/crypto.py): a copy of the database or of the data folder without the keys shows
+nothing a citizen typed, while Bab still shows it; migration 0006 converts what was stored before; keys rotate;
+wrong or missing keys stop the start with a clear error.
+
+Conversations are real: the web chat through the aiohttp app, WhatsApp through the fake Graph API, on a database
+built by the migrations (SQLite, and PostgreSQL when TEST_DATABASE_URL is set). The dumps are the raw bytes of
+every file in the data folder (the SQLite file and its WAL included) and `pg_dump`'s output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import stat
+import subprocess
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from sqlalchemy import Date, DateTime, LargeBinary, column, insert, select, table, text
+from sqlalchemy.engine import make_url
+
+from bot.app import Bab, build, web_app
+from bot.cli import main
+from bot.config import Settings
+from bot.domain.directory import Directory
+from bot.services import media
+from bot.services.clock import FixedClock
+from bot.storage import crypto, keystore, tables
+from bot.storage.db import create_engine, create_sessionmaker, is_sqlite, reset_schema
+from bot.storage.migrate import alembic_config, upgrade_to_head
+from tests.conftest import TEST_DATA_KEY, TEST_HASH_KEY, WebUser, postgres_url
+
+NAME = "Zineb Ouardighi"
+CARD_TYPED, CARD = "qz 771204", "QZ771204"
+CONTACT_TYPED, CONTACT = "0661778899", "+212661778899"
+SUBJECT = "Les marchés de voirie attribués en 2024 et leurs avenants"
+# A PNG by its magic bytes, with a recognisable run of "pixels".
+PNG = b"\x89PNG\r\n\x1a\n" + b"PIXELS-OF-A-PRIVATE-PHOTO" + b"\x00" * 64
+TYPED = (NAME, CARD, "771204", "661778899", "voirie attribu", "PIXELS-OF-A-PRIVATE-PHOTO")
+OTHER_KEY = "M4BDgS66qSqcK9m883qe9zsFQtbeMWDiA-USqVpjpLo="
+
+
+@pytest.fixture(autouse=True)
+def test_keyring() -> Any:
+    """Each test here may install other keys (every `build` installs its own): the suite's fixed ones come back."""
+    yield
+    crypto.install(crypto.Keyring((TEST_DATA_KEY,), TEST_HASH_KEY))
+
+
+def found_in(blob: bytes, values: tuple[str, ...] = TYPED) -> list[str]:
+    """The values that appear in `blob`, as UTF-8 or as JSON's \\u escapes."""
+    return [value for value in values
+            if value.encode() in blob or json.dumps(value)[1:-1].encode() in blob]
+
+
+def folder_bytes(folder: Path) -> bytes:
+    """Every file under `folder`, concatenated: the SQLite database, its WAL, the uploads."""
+    return b"".join(path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file())
+
+
+def pg_dump(url: str) -> bytes:
+    """A plain-SQL dump of the PostgreSQL database at `url` (data and schema), as a backup would hold it."""
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return subprocess.run(["pg_dump", "--no-owner", plain], check=True, capture_output=True, timeout=120).stdout
+
+
+async def dump(settings: Settings) -> bytes:
+    """What a copy of this deployment's stored data would show without the keys."""
+    blob = folder_bytes(settings.data_dir)
+    if not is_sqlite(settings.database_url):
+        blob += await asyncio.to_thread(pg_dump, settings.database_url)
+    return blob
+
+
+@pytest.fixture
+async def db_web_user(db_bab: Bab, aiohttp_client: Any) -> WebUser:
+    """A browser on the web chat of `db_bab` (each backend in turn)."""
+    client = await aiohttp_client(web_app(db_bab, dispatch=False))
+    user = WebUser(client, db_bab)
+    await user.open()
+    return user
+
+
+async def file_access_request(user: WebUser) -> None:
+    """The access request of the golden transcript, with this test's own name, card, contact and subject."""
+    await user.say("Bonjour, je voudrais une information")
+    await user.say(SUBJECT)
+    await user.say("Tétouan")
+    await user.tap("01.571.01.11")
+    await user.tap("no")
+    await user.tap("chat")
+    await user.say(NAME)
+    await user.say(CARD_TYPED)
+    await user.say(CONTACT_TYPED)
+    assert NAME in user.prompt["text"] and CARD in user.prompt["text"]  # the summary, before sending
+    receipt = await user.tap("send")
+    assert "BAB-" in "\n".join(message["text"] for message in receipt)
+
+
+async def test_a_dump_holds_nothing_the_citizen_typed_while_bab_shows_it(db_web_user: WebUser,
+                                                                         db_settings: Settings) -> None:
+    user, bab = db_web_user, db_web_user.bab
+    await file_access_request(user)
+    upload = await user.client.post("/api/upload", data={"file": PNG})
+    assert upload.status == 202
+    await user.replies()
+    async with bab.sessions() as session:
+        request = await session.scalar(select(tables.Request))
+        attachment = await session.scalar(select(tables.Attachment))
+    assert request is not None and attachment is not None
+    # Bab still reads everything back: the request, the transcript, the file.
+    assert (request.requester_name, request.id_number, request.contact, request.subject) == (
+        NAME, CARD, CONTACT, SUBJECT)
+    transcript = await (await user.client.get("/api/transcript")).text()
+    assert NAME in transcript and CARD in transcript  # the summary the citizen confirmed
+    served = await user.client.get(f"/api/files/{attachment.id}")
+    assert served.status == 200 and await served.read() == PNG
+    await bab.close()  # the SQLite WAL is checkpointed into the file; both are read anyway
+    blob = await dump(db_settings)
+    assert len(blob) > 100_000  # the dump did read the database (the directory alone is larger)
+    assert found_in(blob) == [], "a typed value is in the clear in the stored data"
+    # The test can fail: the same dump with the values decrypted would contain them.
+    assert found_in(blob + NAME.encode() + PNG) == [NAME, "PIXELS-OF-A-PRIVATE-PHOTO"]
+
+
+async def test_what_was_stored_is_readable_after_a_restart_with_the_same_keys(db_web_user: WebUser,
+                                                                              db_settings: Settings,
+                                                                              clock: FixedClock,
+                                                                              template_db: tuple[Path, Directory]
+                                                                              ) -> None:
+    await file_access_request(db_web_user)
+    await db_web_user.bab.close()
+    again = await build(db_settings, clock=clock, directory=template_db[1])
+    try:
+        async with again.sessions() as session:
+            request = await session.scalar(select(tables.Request))
+            conversation = await session.scalar(select(tables.Conversation))
+            texts = set((await session.scalars(select(tables.InboundMessage.text))).all())
+            payloads = (await session.scalars(select(tables.OutboxMessage.payload))).all()
+        assert request is not None and request.requester_name == NAME
+        assert conversation is not None and isinstance(conversation.state, dict)
+        assert NAME in texts or all(value is None for value in texts)  # minimisation may clear the texts
+        assert any(NAME in str(payload) for payload in payloads)
+    finally:
+        await again.close()
+
+
+def test_encrypted_columns_refuse_sql_comparisons() -> None:
+    # Ciphertext differs on every write: an SQL equality or LIKE would silently match nothing.
+    with pytest.raises(TypeError, match="keyed_hash"):
+        _ = tables.Request.id_number == CARD
+    with pytest.raises(TypeError):
+        tables.Request.subject.like("%voirie%")
+    with pytest.raises(TypeError):
+        tables.OutboxMessage.payload["text"]
+    assert tables.Request.contact.is_(None) is not None  # NULL tests remain (e.g. a complaint without contact)
+
+
+# --- Keys ---------------------------------------------------------------------------------------------------
+
+
+async def file_on(settings: Settings, clock: FixedClock, directory: Directory) -> None:
+    """A conversation and a file stored under `settings`' keys, without the web server."""
+    bab = await build(settings, clock=clock, directory=directory)
+    try:
+        from bot.flows.spec import Inbound, InboundKind
+
+        for words in ("Bonjour, je voudrais une information", SUBJECT, "Tétouan"):
+            await bab.conversations.handle("web", "visitor", Inbound(kind=InboundKind.TEXT, text=words))
+        stored = media.store(settings.uploads_dir, PNG)
+        assert stored is not None
+    finally:
+        await bab.close()
+
+
+async def read_all(settings: Settings, clock: FixedClock, directory: Directory) -> tuple[list[str], list[bytes]]:
+    """Every inbound text and every file's plaintext, read with `settings`' keys."""
+    bab = await build(settings, clock=clock, directory=directory)
+    try:
+        async with bab.sessions() as session:
+            texts = [value for value in (await session.scalars(select(tables.InboundMessage.text))).all() if value]
+            # Every state and payload decrypts (a KeyringError otherwise).
+            assert (await session.scalars(select(tables.Conversation.state))).all()
+            assert (await session.scalars(select(tables.OutboxMessage.payload))).all()
+        return texts, [media.read(path) for path in crypto.stored_files(settings.uploads_dir)]
+    finally:
+        await bab.close()
+
+
+async def test_rotation_moves_everything_to_the_new_key_and_the_old_one_can_go(
+        settings: Settings, clock: FixedClock, template_db: tuple[Path, Directory]) -> None:
+    directory = template_db[1]
+    old = settings  # the fixed test key
+    await file_on(old, clock, directory)
+    new_key = crypto.new_data_key()
+    both = dataclasses.replace(old, data_keys=(new_key, TEST_DATA_KEY))
+    only_new = dataclasses.replace(old, data_keys=(new_key,))
+    # The new key first: what was written under the old one still reads.
+    texts, files = await read_all(both, clock, directory)
+    assert files == [PNG] and texts
+    # Without rotation, dropping the old key is refused at start-up.
+    with pytest.raises(crypto.KeyringError, match="BAB_DATA_KEYS"):
+        await build(only_new, clock=clock, directory=directory)
+    bab = await build(both, clock=clock, directory=directory)
+    try:
+        first = await keystore.rotate(bab.engine, both.uploads_dir, batch=2)  # several batches per column
+        second = await keystore.rotate(bab.engine, both.uploads_dir, batch=2)
+    finally:
+        await bab.close()
+    assert first.files == 1 and first.columns["requests.subject"] == 0  # no request filed: nothing to move
+    assert first.columns["inbound_messages.text"] >= 3 and first.columns["key_check.token"] == 1
+    assert first.columns["conversations.state"] >= 1 and first.columns["outbox.payload"] >= 3
+    assert second.total == 0, second  # idempotent: nothing is left under the old key
+    assert (texts, [PNG]) == await read_all(only_new, clock, directory)
+    # The old key alone no longer opens anything.
+    with pytest.raises(crypto.KeyringError, match="BAB_DATA_KEYS"):
+        await build(old, clock=clock, directory=directory)
+
+
+async def test_a_wrong_data_key_or_hash_key_stops_the_start_clearly(settings: Settings, clock: FixedClock,
+                                                                    template_db: tuple[Path, Directory]) -> None:
+    await file_on(settings, clock, template_db[1])
+    with pytest.raises(crypto.KeyringError, match="BAB_DATA_KEYS lacks the key"):
+        await build(dataclasses.replace(settings, data_keys=(OTHER_KEY,)), clock=clock, directory=template_db[1])
+    with pytest.raises(crypto.KeyringError, match="BAB_HASH_KEY"):
+        await build(dataclasses.replace(settings, hash_key="x" * 40), clock=clock, directory=template_db[1])
+    with pytest.raises(crypto.KeyringError, match="not a Fernet key"):
+        crypto.keyring_for(dataclasses.replace(settings, data_keys=("not-a-key",)))
+    with pytest.raises(crypto.KeyringError, match="both"):
+        crypto.keyring_for(dataclasses.replace(settings, hash_key=""))
+    # Keys unset where the data was written with others (a production start that lost its environment): a
+    # key file is generated, and the start stops instead of reading garbage or writing under a new key.
+    unset = dataclasses.replace(settings, data_keys=(), hash_key="")
+    with pytest.raises(crypto.KeyringError, match="keys.env"):
+        await build(unset, clock=clock, directory=template_db[1])
+
+
+async def test_the_quick_start_generates_its_keys_once_into_the_data_folder_unlogged(
+        tmp_path: Path, clock: FixedClock, template_db: tuple[Path, Directory],
+        caplog: pytest.LogCaptureFixture) -> None:
+    data = tmp_path / "fresh"
+    data.mkdir()
+    shutil.copy(template_db[0], data / "bab.sqlite3")
+    fresh = Settings(data_dir=data, database_url=f"sqlite+aiosqlite:///{data / 'bab.sqlite3'}", default_locale="fr")
+    with caplog.at_level(logging.WARNING):
+        await file_on(fresh, clock, template_db[1])
+    key_file = data / crypto.KEY_FILE
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    keys = dict(line.split("=", 1) for line in key_file.read_text().splitlines() if not line.startswith("#"))
+    assert "production must set them" in caplog.text
+    assert keys["BAB_DATA_KEYS"] not in caplog.text and keys["BAB_HASH_KEY"] not in caplog.text
+    texts, files = await read_all(fresh, clock, template_db[1])  # the same keys, read again
+    assert SUBJECT in texts and files == [PNG]
+    assert key_file.read_text().count("BAB_DATA_KEYS=") == 1  # kept, not generated again
+
+
+def test_the_cli_prints_keys_and_rotates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str],
+                                         template_db: tuple[Path, Directory]) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env here
+    assert main(["privacy", "keygen"]) == 0
+    printed = dict(line.split("  #")[0].split("=", 1) for line in capsys.readouterr().out.splitlines())
+    crypto.Keyring((printed["BAB_DATA_KEYS"],), printed["BAB_HASH_KEY"])  # they are valid keys
+    shutil.copy(template_db[0], tmp_path / "bab.sqlite3")
+    for name, value in (("BAB_DATA_DIR", str(tmp_path)), ("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/bab.sqlite3"),
+                        ("BAB_DATA_KEYS", TEST_DATA_KEY), ("BAB_HASH_KEY", TEST_HASH_KEY), ("BAB_SCHEDULER", "off")):
+        monkeypatch.setenv(name, value)
+    assert main(["privacy", "rotate-key"]) == 0
+    assert "0 values and files" in capsys.readouterr().out  # a new database: the key check only, already current
+    monkeypatch.setenv("BAB_DATA_KEYS", OTHER_KEY)
+    assert main(["privacy", "rotate-key"]) == 2
+    assert "BAB_DATA_KEYS lacks the key" in capsys.readouterr().err
+
+
+# --- Migration 0006 -----------------------------------------------------------------------------------------
+
+PHONE = "212677001122"
+OLD_BODY = json.dumps({"entry": [{"changes": [{"value": {"messages": [{"from": PHONE, "text": {
+    "body": SUBJECT}}]}}]}]}).encode()
+
+
+def _typed(value: object) -> Any:
+    if isinstance(value, datetime):
+        return DateTime(timezone=True)
+    if isinstance(value, date):
+        return Date()
+    if isinstance(value, bytes):
+        return LargeBinary()
+    return None
+
+
+async def put(connection: Any, name: str, **values: object) -> None:
+    """Insert one row into `name` as revision 0005 stored it, the values typed for each backend's driver."""
+    raw = table(name, *(column(key, _typed(value)) for key, value in values.items()))
+    await connection.execute(insert(raw).values(**values))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def at_0005(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database at revision 0005 (before encryption) with plaintext rows, on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite3'}"
+    else:
+        found = postgres_url()
+        if found is None:
+            pytest.skip("TEST_DATABASE_URL is not set")
+        url = found
+        await reset_schema(url)
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "0005")
+    engine = create_engine(url)
+    at = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+    async with engine.begin() as connection:
+        await put(connection, "collectivities", code="01", level="region", name_fr="R", name_ar="R", population=0,
+                  lat=0.0, lon=0.0, on_bab=False)
+        await put(connection, "citizens", id=1, locale="fr", created_at=at)
+        for identity, channel, external in ((1, "whatsapp", PHONE), (2, "telegram", "123456789"),
+                                            (3, "whatsapp", "MA.1000000000000000001"), (4, "web", "cookie-hash")):
+            await put(connection, "identities", id=identity, citizen_id=1, channel=channel, external_id=external,
+                      unreachable=False, created_at=at, last_seen_at=at)
+        await put(connection, "whatsapp_contacts", identity_id=1, wa_id=PHONE, updated_at=at)
+        await put(connection, "conversations", identity_id=1, version=3, updated_at=at,
+                  state=json.dumps({"flow": "access", "answers": {"name": NAME, "id": CARD}}))
+        await put(connection, "inbound_messages", id=1, identity_id=4, channel="web", kind="text", text=NAME,
+                  created_at=at)
+        await put(connection, "requests", id=1, reference="BAB-OLD1", kind="access", status="refused", citizen_id=1,
+                  identity_id=1, collectivity_code="01", locale="fr", urgent=False, subject=SUBJECT,
+                  requester_name=NAME, id_number=CARD, contact=CONTACT, deadline_rule="access", received_at=at,
+                  due_on=date(2026, 12, 15), created_at=at, updated_at=at)
+        await put(connection, "request_events", request_id=1, at=at, kind="refuse", actor="staff:1",
+                  data=json.dumps({"ground": "unclear", "reason_text": NAME}))
+        await put(connection, "outbox", identity_id=1, channel="whatsapp", status="sent", attempts=1,
+                  next_attempt_at=at, created_at=at,
+                  payload=json.dumps({"text": f"Reçu : {NAME}, {CARD}", "locale": "fr"}))
+        await put(connection, "webhook_deliveries", channel="whatsapp", body=OLD_BODY, received_at=at,
+                  next_attempt_at=at, attempts=1)
+    await engine.dispose()
+    yield url
+
+
+async def test_migration_0006_encrypts_what_was_stored_before_and_the_downgrade_restores_it(
+        at_0005: str, tmp_path: Path) -> None:
+    url = at_0005
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "old.png").write_bytes(PNG)
+    engine = create_engine(url)
+    await upgrade_to_head(engine, uploads)
+    sessions = create_sessionmaker(engine)
+    async with sessions() as session:
+        request = await session.get(tables.Request, 1)
+        event = await session.scalar(select(tables.RequestEvent))
+        conversation = await session.get(tables.Conversation, 1)
+        contact = await session.get(tables.WhatsAppContact, 1)
+        outbox = await session.scalar(select(tables.OutboxMessage))
+        body = await session.scalar(select(tables.WebhookDelivery.body))
+        inbound = await session.get(tables.InboundMessage, 1)
+        keys = dict((await session.execute(select(tables.Identity.id, tables.Identity.external_id))).all())
+    assert request is not None and (request.requester_name, request.id_number, request.contact, request.subject) \
+        == (NAME, CARD, CONTACT, SUBJECT)
+    assert event is not None and event.data["reason_text"] == NAME and event.ground == "unclear"
+    assert conversation is not None and conversation.state["answers"] == {"name": NAME, "id": CARD}
+    assert contact is not None and contact.wa_id == PHONE and contact.wa_id_hash == crypto.keyed_hash(PHONE)
+    assert outbox is not None and NAME in outbox.payload["text"] and body == OLD_BODY
+    assert inbound is not None and inbound.text == NAME
+    # The number-keyed WhatsApp identity is re-keyed by its hash; a BSUID and a Telegram id are left alone.
+    assert keys == {1: crypto.keyed_hash(PHONE), 2: "123456789", 3: "MA.1000000000000000001", 4: "cookie-hash"}
+    assert media.read(uploads / "old.png") == PNG and crypto.is_token((uploads / "old.png").read_bytes())
+    raw = ""
+    async with engine.connect() as connection:
+        for name in ("requests", "request_events", "conversations", "whatsapp_contacts", "outbox",
+                     "webhook_deliveries", "inbound_messages", "identities"):
+            raw += "\n".join(str(row) for row in (await connection.execute(text(f"SELECT * FROM {name}"))).all())
+    assert found_in(raw.encode(), (NAME, CARD, CONTACT, PHONE, "voirie")) == []
+    # Down again: everything in the clear, as revision 0005's code reads it.
+    config = alembic_config(url)
+    config.attributes["uploads_dir"] = uploads
+    await engine.dispose()
+    await asyncio.to_thread(command.downgrade, config, "0005")
+    engine = create_engine(url)
+    async with engine.connect() as connection:
+        row = (await connection.execute(text(
+            "SELECT requester_name, id_number, contact, subject FROM requests"))).one()
+        state = (await connection.execute(text("SELECT state FROM conversations"))).scalar_one()
+        wa_id = (await connection.execute(text("SELECT wa_id FROM whatsapp_contacts"))).scalar_one()
+        data = (await connection.execute(text("SELECT data FROM request_events"))).scalar_one()
+    await engine.dispose()
+    assert tuple(row) == (NAME, CARD, CONTACT, SUBJECT) and wa_id == PHONE
+    assert (state if isinstance(state, dict) else json.loads(state))["answers"]["name"] == NAME
+    assert (data if isinstance(data, dict) else json.loads(data))["ground"] == "unclear"
+    assert (uploads / "old.png").read_bytes() == PNG
+
+
+def test_migration_0006_without_keys_refuses_to_touch_stored_rows(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite3'}"
+    command.upgrade(alembic_config(url), "0005")
+    engine = create_engine(url)
+
+    async def one_citizen() -> None:
+        at = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+        async with engine.begin() as connection:
+            await put(connection, "citizens", id=1, locale="fr", created_at=at)
+            await put(connection, "identities", id=1, citizen_id=1, channel="web", external_id="x",
+                      unreachable=False, created_at=at, last_seen_at=at)
+            await put(connection, "conversations", identity_id=1, state="{}", version=0, updated_at=at)
+        await engine.dispose()
+
+    asyncio.run(one_citizen())
+    crypto.install(None)  # as a bare `alembic upgrade` process would be: no keyring installed
+    with pytest.raises(crypto.KeyringError, match="bab migrate"):
+        command.upgrade(alembic_config(url), "head")
+
+
+def test_file_mode_of_rewritten_files_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "a.png"
+    path.write_bytes(PNG)
+    os.chmod(path, 0o644)
+    assert crypto.seal_file(path) and not crypto.seal_file(path)  # a second pass leaves it as it is
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and media.read(path) == PNG
+    assert not [leftover for leftover in tmp_path.iterdir() if leftover.name.startswith(".")]
