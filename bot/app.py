@@ -91,12 +91,12 @@ async def build(settings: Settings, clock: Clock | None = None, senders: dict[st
     # The encrypted columns read the process's one keyring (bot/storage/crypto.py): installed before any query.
     crypto.install(crypto.keyring_for(settings))
     engine = create_engine(settings.database_url)
-    if migrate:
-        await upgrade_to_head(engine, settings.uploads_dir)
     sessions = create_sessionmaker(engine)
     try:
+        if migrate:
+            await upgrade_to_head(engine, settings.uploads_dir)
         await keystore.check_keys(sessions, clock.now())  # other keys than the data's: a clear error, now
-    except crypto.KeyringError:
+    except BaseException:  # a refused start must not leave the database's connections open
         await engine.dispose()
         raise
     await load_directory(sessions)
