@@ -33,7 +33,8 @@ from bot.services.directory import directory_from_db, load_directory
 from bot.services.jobs import Jobs, JobSettings
 from bot.services.lifecycle import Lifecycle
 from bot.services.outbox import Dispatcher, Sender
-from bot.services.retention import Retention, RetentionSettings
+from bot.domain.privacy_facts import RetentionSettings
+from bot.services.retention import Retention
 from bot.services.scheduler import Scheduler
 from bot.services.staff import StaffAdmin
 from bot.services.throttle import Throttle

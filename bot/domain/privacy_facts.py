@@ -129,13 +129,26 @@ SECURITY = (
 
 
 @dataclass(frozen=True, slots=True)
-class PrivacyFacts:
-    """The facts that depend on the deployment, read from the settings."""
+class RetentionSettings:
+    """How long each kind of data is kept, in days (bot/services/retention.py says what each kind covers)."""
 
     personal_days: int = 365
     files_days: int = 365
     messages_days: int = 90
     outbox_days: int = 7
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetentionSettings:
+        """The retention periods of a `Settings`."""
+        return cls(personal_days=settings.retention_personal_days, files_days=settings.retention_files_days,
+                   messages_days=settings.retention_messages_days, outbox_days=settings.retention_outbox_days)
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyFacts:
+    """The facts that depend on the deployment, read from the settings."""
+
+    retention: RetentionSettings = RetentionSettings()
     hosting_country: str = MOROCCO
     controller: str = ""
     cndp_receipt: str = ""
@@ -147,9 +160,7 @@ class PrivacyFacts:
         """The facts of a deployment's settings."""
         channels = ("web",) + (("telegram",) if settings.telegram_bot_token else ()) + (
             ("whatsapp",) if settings.whatsapp_token else ())
-        return cls(personal_days=settings.retention_personal_days, files_days=settings.retention_files_days,
-                   messages_days=settings.retention_messages_days, outbox_days=settings.retention_outbox_days,
-                   hosting_country=settings.hosting_country, controller=settings.controller,
+        return cls(retention=RetentionSettings.from_settings(settings), hosting_country=settings.hosting_country, controller=settings.controller,
                    cndp_receipt=settings.cndp_receipt, channels=channels, https=settings.secure_cookies)
 
     @property
@@ -167,8 +178,8 @@ class PrivacyFacts:
 
     def days(self, retention: str) -> int | None:
         """The period of a retention kind, in days (None for those kept until erased, or anonymous)."""
-        return {"personal": self.personal_days, "files": self.files_days,
-                "messages": self.messages_days}.get(retention)
+        return {"personal": self.retention.personal_days, "files": self.retention.files_days,
+                "messages": self.retention.messages_days}.get(retention)
 
 
 def period(t: Translator, days: int) -> str:
@@ -220,4 +231,4 @@ def notice(t: Translator, facts: PrivacyFacts) -> list[tuple[str, list[str]]]:
 def confirmation_line(t: Translator, facts: PrivacyFacts) -> str:
     """The line under a request's summary that says how long it is kept and where it is declared."""
     return t(N_("Kept until {period} after the request is closed, then erased. CNDP declaration: {receipt}."),
-             period=period(t, facts.personal_days), receipt=facts.receipt)
+             period=period(t, facts.retention.personal_days), receipt=facts.receipt)

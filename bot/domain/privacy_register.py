@@ -50,7 +50,7 @@ def register(facts: PrivacyFacts) -> str:
         days = facts.days(kind)
         lines.append("- " + (fact.register.format(period=jours(days)) if days is not None else fact.register))
     lines += [
-        f"- messages en file d'envoi : supprimés {jours(facts.outbox_days)} après leur envoi (ou leur échec)",
+        f"- messages en file d'envoi : supprimés {jours(facts.retention.outbox_days)} après leur envoi (ou leur échec)",
         "- compte de messagerie : jusqu'à ce que la personne demande l'effacement (/forget)",
         "- journal d'audit des consultations : conservé pour les inspections, sans purge automatique",
         "- purge automatique quotidienne ; `bab privacy purge --dry-run` en donne le détail sans rien effacer",

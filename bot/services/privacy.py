@@ -70,10 +70,10 @@ def redact_event_data(data: dict[str, Any] | None) -> dict[str, Any]:
     return {key: value for key, value in (data or {}).items() if key in EVENT_FACTS}
 
 
-async def erase_request_personal(session: AsyncSession, request: tables.Request, now: datetime,
-                                 uploads_dir: Path | None = None, *, keep_subject: bool = False) -> None:
-    """Erase what concerns the person in one request and its history (requester details, location, texts, files
-    when `uploads_dir` is given), keeping its anonymous facts and, with `keep_subject`, what it asks."""
+def erase_loaded_personal(request: tables.Request, events: Iterable[tables.RequestEvent], now: datetime, *,
+                          keep_subject: bool = False) -> None:
+    """Erase the requester details, location and texts of a loaded request and its loaded events, keeping the
+    anonymous facts and, with `keep_subject`, what it asks (the retention purge calls this on whole batches)."""
     request.requester_name = request.id_number = request.contact = None
     request.lat = request.lon = None
     request.access_code_hash = None
@@ -82,11 +82,18 @@ async def erase_request_personal(session: AsyncSession, request: tables.Request,
             request.subject = ""
         # The retention purge (bot/services/retention.py) then has nothing left to do on this request.
         request.personal_purged_at = request.personal_purged_at or now
-    events = await session.scalars(select(tables.RequestEvent).where(tables.RequestEvent.request_id == request.id))
     for event in events:
         kept = redact_event_data(event.data)
         if kept != (event.data or {}):
             event.data = kept
+
+
+async def erase_request_personal(session: AsyncSession, request: tables.Request, now: datetime,
+                                 uploads_dir: Path | None = None, *, keep_subject: bool = False) -> None:
+    """Erase what concerns the person in one request and its history (requester details, location, texts, files
+    when `uploads_dir` is given), keeping its anonymous facts and, with `keep_subject`, what it asks."""
+    events = await session.scalars(select(tables.RequestEvent).where(tables.RequestEvent.request_id == request.id))
+    erase_loaded_personal(request, events, now, keep_subject=keep_subject)
     if uploads_dir is not None:
         erase_attachment_rows(await session.scalars(
             select(tables.Attachment).where(tables.Attachment.request_id == request.id)), uploads_dir)

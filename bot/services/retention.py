@@ -21,7 +21,6 @@ an index. A dry run selects the same rows and changes nothing. Logs carry counts
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,31 +29,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
-from bot.services import media
+from bot.domain.privacy_facts import RetentionSettings
+from bot.services.privacy import delete_files, erase_loaded_personal
 from bot.storage import tables
 from bot.storage.inbox_repo import OPEN
 
 log = logging.getLogger(__name__)
 
 BATCH = 500  # rows per transaction: a first purge of years of data never holds one long lock
-EVENT_TEXT_KEYS = ("text", "reason_text")  # what a request's events hold in words; the rest are facts
-
-
-@dataclass(frozen=True, slots=True)
-class RetentionSettings:
-    """How long each kind of data is kept, in days (see the module's docstring)."""
-
-    personal_days: int = 365
-    files_days: int = 365
-    messages_days: int = 90
-    outbox_days: int = 7
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RetentionSettings:
-        """The retention periods of a `Settings`."""
-        return cls(personal_days=settings.retention_personal_days, files_days=settings.retention_files_days,
-                   messages_days=settings.retention_messages_days, outbox_days=settings.retention_outbox_days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,23 +68,6 @@ def citizen_settled(cutoff: datetime) -> ColumnElement[bool]:
 
 async def _count(session: AsyncSession, query: Select[Any]) -> int:
     return int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-
-
-def erase_personal_fields(request: tables.Request, events: Sequence[tables.RequestEvent]) -> None:
-    """Blank what identifies or describes a person on a loaded request and its events; keep the anonymous facts."""
-    request.requester_name = request.id_number = request.contact = None
-    request.lat = request.lon = None
-    request.subject = ""
-    for event in events:
-        if any(key in event.data for key in EVENT_TEXT_KEYS):
-            event.data = {key: value for key, value in event.data.items() if key not in EVENT_TEXT_KEYS}
-
-
-def remove_file(uploads_dir: Path, ref: str) -> None:
-    """Delete an attachment's file from the uploads folder, if it is there (a channel's file id has none)."""
-    path = media.path_of(uploads_dir, ref)
-    if path is not None:
-        path.unlink(missing_ok=True)
 
 
 class Retention:
@@ -196,8 +161,7 @@ class Retention:
                 events = list(await session.scalars(select(tables.RequestEvent).where(
                     tables.RequestEvent.request_id.in_([row.id for row in rows]))))
                 for row in rows:
-                    erase_personal_fields(row, [event for event in events if event.request_id == row.id])
-                    row.personal_purged_at = now
+                    erase_loaded_personal(row, [event for event in events if event.request_id == row.id], now)
             if rows:
                 log.info("retention personal fields erased requests=%s", [row.id for row in rows])
             done += len(rows)
@@ -228,8 +192,7 @@ class Retention:
         """Delete the matching attachments' files, then their rows (a crash between leaves rows whose file is
         already gone, which the next run deletes)."""
         rows = list(await session.execute(select(tables.Attachment.id, tables.Attachment.ref).where(where)))
-        for _row_id, ref in rows:
-            remove_file(self.uploads_dir, ref)
+        delete_files(self.uploads_dir, [ref for _row_id, ref in rows])
         if rows:
             await session.execute(delete(tables.Attachment).where(tables.Attachment.id.in_([r[0] for r in rows])))
             log.info("retention files deleted attachments=%s", [r[0] for r in rows])

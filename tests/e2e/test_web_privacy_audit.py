@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from bot.app import Bab, web_app
 from bot.domain.staff import Role
 from bot.services.audit_log import events, to_csv
-from bot.services.retention import Retention, RetentionSettings
+from bot.domain.privacy_facts import RetentionSettings
+from bot.services.retention import Retention
 from bot.storage import tables
 from tests.e2e.desk_helpers import TETOUAN, file_access, new_user, staff_user
 

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.app import Bab
-from bot.services.retention import PurgeCounts, Retention, RetentionSettings
+from bot.domain.privacy_facts import RetentionSettings
+from bot.services.retention import PurgeCounts, Retention
 from bot.storage import tables
 from tests.jobs import factories as f
 
