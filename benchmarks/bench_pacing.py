@@ -75,6 +75,8 @@ class Target:
     say: Callable[[Bab, str, str], Awaitable[Any]]  # a text from a person through the core, as its adapter does
     # What the channel needs before these people can be written to (WhatsApp: an open window).
     prepare: Callable[[Bab, list[str]], Awaitable[None]] = field(default=lambda bab, recipients: _nothing())
+    # The identity key the core knows a recipient by (WhatsApp: the keyed hash of the number, once prepared).
+    key: Callable[[str], str] = field(default=lambda recipient: recipient)
 
 
 async def telegram_target() -> Target:
@@ -122,10 +124,13 @@ async def whatsapp_target() -> Target | None:
     def recipient(number: int) -> str:
         return f"2126{number:08d}"
 
+    keys: dict[str, str] = {}  # number -> identity key (a number is never a key in the clear)
+
     async def open_windows(bab: Bab, recipients: list[str]) -> None:
         async with bab.sessions() as session, session.begin():
             for wa_id in recipients:
-                await whatsapp_repo.resolve_contact(session, None, wa_id, None, bab.clock.now(), bab.clock.now())
+                keys[wa_id] = await whatsapp_repo.resolve_contact(session, None, wa_id, None, bab.clock.now(),
+                                                                  bab.clock.now())
                 api.user_wrote(wa_id)
 
     sent: list[Any] = []  # the accepted sends, read once each (the fake's properties are not cheap)
@@ -154,7 +159,8 @@ async def whatsapp_target() -> Target | None:
                                            whatsapp_verify_token="bench"),
         recipient=recipient,
         accepted=accepted, errors=lambda: api.limit_errors, texts=texts, close=api.close, prepare=open_windows,
-        say=lambda bab, wa_id, text: bab.conversations.handle(whatsapp_handlers.CHANNEL, wa_id,
+        key=lambda wa_id: keys.get(wa_id, wa_id),
+        say=lambda bab, wa_id, text: bab.conversations.handle(whatsapp_handlers.CHANNEL, keys.get(wa_id, wa_id),
                                                               Inbound(kind=InboundKind.TEXT, text=text)))
 
 
@@ -187,7 +193,7 @@ async def saturation(folder: str, target: Target, directory: Directory) -> None:
     await target.prepare(bab, chats)
     async with bab.sessions() as session, session.begin():
         for chat in chats:
-            identity = await repos.identity_for(session, target.channel, chat, bab.clock.now())
+            identity = await repos.identity_for(session, target.channel, target.key(chat), bab.clock.now())
             for number in range(per_chat):
                 # A button each (like a request for a rating): not mergeable, so every notice is one API message.
                 await repos.enqueue(session, identity.id, target.channel,
