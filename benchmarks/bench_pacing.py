@@ -37,7 +37,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22 warns when retry_after 
 
 from sqlalchemy import select  # noqa: E402
 
-from bot.app import Bab, build  # noqa: E402
+from bot.app import Bab, build, warm_up  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.domain.directory import Directory, read_aliases, read_collectivities  # noqa: E402
 from bot.flows.spec import Inbound, InboundKind, Outbound  # noqa: E402
@@ -173,7 +173,9 @@ async def new_bab(folder: str, target: Target, directory: Directory, name: str) 
     base = Settings(data_dir=Path(folder) / name,
                     database_url=url or f"sqlite+aiosqlite:///{Path(folder) / name}.sqlite3", default_locale="fr",
                     inbound_burst=20)
-    return await build(target.configure(base), directory=directory)
+    bab = await build(target.configure(base), directory=directory)
+    warm_up(bab.directory)  # as `bab run` does once started
+    return bab
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -376,6 +376,7 @@ def run_global(turn: Turn, command: str) -> None:
     elif command == "help":
         turn.say(N_("You can type or tap at any time:\n• menu: back to the main menu\n• back: the previous question\n"
                     "• cancel: drop what we are doing (nothing is sent)\n• language: change the language\n"
+                    "• my data: see, correct or erase what Bab keeps about you\n"
                     "Your answers are kept until you confirm, so you can come back later."))
         turn.prompt()
     elif command in FLOW_COMMANDS:

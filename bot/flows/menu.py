@@ -67,7 +67,8 @@ def say_help(turn: Turn) -> None:
                     "collectivity. The answer is due within {access} ({urgent} when it is urgent).\n"
                     "• Complaint, observation or suggestion: decree 2-17-265. The answer is due within {feedback}.\n"
                     "• My requests: follow or withdraw what you sent.\n\n"
-                    "Type menu, back, cancel or language at any time."),
+                    "Type menu, back, cancel or language at any time, and my data to see what Bab keeps about "
+                    "you, to correct or erase it."),
              **delays(turn.t, turn.ctx.rules, access="access", urgent="urgent", feedback="feedback_answer"))
 
 

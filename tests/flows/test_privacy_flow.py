@@ -45,6 +45,20 @@ def test_mydata_in_every_language_shows_the_data_from_anywhere(words: str) -> No
     assert options(effects) == ["correct", "consent", "forget", "menu"]
 
 
+@pytest.mark.parametrize(("locale", "words"), [("fr", "mes données"), ("ar", "بياناتي"), ("ary", "معلوماتي"),
+                                             ("ary_Latn", "m3lomati")])
+@pytest.mark.parametrize("asked", ["/help", "help"])
+def test_both_helps_name_the_word_that_opens_the_data(locale: str, words: str, asked: str) -> None:
+    start = replace(at("access:topic" if asked == "/help" else "menu:main"), locale=locale)
+    if asked == "/help":  # the commands' help, from inside a flow
+        _, effects = say(start, "/help")
+    else:  # the menu's Help button: what Bab does
+        _, effects = advance(start, Inbound(kind=InboundKind.CHOICE, choice_id="help", version=start.version), CTX)
+    assert any(words in text for text in texts(effects)), texts(effects)
+    state, _ = say(start, words)
+    assert (state.flow, state.step) == ("privacy", "home")
+
+
 @pytest.mark.parametrize("words", ["/forget", "oubliez-moi", "effacer mes données", "ms7 m3lomati", "امسح معلوماتي",
                                    "احذف بياناتي"])
 def test_forget_in_every_language_asks_first(words: str) -> None:
