@@ -44,8 +44,11 @@ async def run_privacy(settings: Settings, args: argparse.Namespace) -> int:
         from bot.storage import crypto
 
         # Printed for the operator to put in the environment; never logged.
+        # The lines can be appended to a .env as they are: the remark sits on its own line, since neither .env
+        # readers nor systemd's EnvironmentFile drop a comment at the end of a value.
         print(f"BAB_DATA_KEYS={crypto.new_data_key()}")
-        print(f"BAB_HASH_KEY={crypto.new_hash_key()}  # set once: it is not rotated (docs/deployment.md)")
+        print("# BAB_HASH_KEY is set once: it is not rotated (docs/deployment.md)")
+        print(f"BAB_HASH_KEY={crypto.new_hash_key()}")
         return 0
     from bot.app import build
 

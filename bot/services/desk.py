@@ -10,7 +10,6 @@ forged button or a guessed reference gets the same answer as an unknown one, and
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -49,7 +48,7 @@ from bot.flows.desk_views import (
 )
 from bot.flows.spec import DeskAct, DeskDenied, FileRef, Inbound, Outbound, State
 from bot.i18n import translator
-from bot.services import audit_log
+from bot.services import audit_log, media
 from bot.services.desk_reports import Reports, row_of
 from bot.services.lifecycle import Lifecycle
 from bot.services.transparency import Transparency
@@ -128,9 +127,7 @@ class Desk:
         rows = await audit_log.events(session, datetime.min.replace(tzinfo=UTC), None,
                                       scope_codes(member, self.directory))
         data = audit_log.to_csv(rows).encode("utf-8")
-        self.uploads_dir.mkdir(parents=True, exist_ok=True)
-        name = f"{secrets.token_hex(16)}.csv"
-        (self.uploads_dir / name).write_bytes(data)
+        name = media.write(self.uploads_dir, data, "csv")  # encrypted at rest, like every stored file
         file_id = await repos.add_attachment(session, member.identity_id, "document", f"file:{name}", "text/csv",
                                              len(data), now)
         await staff_repo.audit(session, member.actor, "export_audit", None, "done", now, {"events": len(rows)})

@@ -53,11 +53,17 @@ def store(uploads_dir: Path, data: bytes) -> StoredFile | None:
     if found is None or len(data) > MAX_FILE_BYTES:
         return None
     mime, extension, kind = found
+    name = write(uploads_dir, data, extension)
+    return StoredFile(kind=kind, ref=f"file:{name}", mime=mime, size=len(data),
+                      sha256=hashlib.sha256(data).hexdigest(), name=name)
+
+
+def write(uploads_dir: Path, data: bytes, extension: str) -> str:
+    """Write `data` (a file received or one Bab made: an export, a CSV) encrypted under a new random name; the name."""
     uploads_dir.mkdir(parents=True, exist_ok=True)
     name = f"{secrets.token_hex(16)}.{extension}"
     (uploads_dir / name).write_bytes(crypto.encrypt_bytes(data))
-    return StoredFile(kind=kind, ref=f"file:{name}", mime=mime, size=len(data),
-                      sha256=hashlib.sha256(data).hexdigest(), name=name)
+    return name
 
 
 def path_of(uploads_dir: Path, ref: str) -> Path | None:

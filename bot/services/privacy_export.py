@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,8 +22,9 @@ from bot.flows.labels import kind_label, status_label
 from bot.flows.places import local_name
 from bot.flows.spec import FileRef, Outbound, ShowMyData
 from bot.i18n import N_, Translator, translator
+from bot.services import media
 from bot.services.privacy import ERASED_REF, EVENT_FACTS, delete_files, dumps
-from bot.storage import crypto, repos, tables
+from bot.storage import repos, tables
 
 log = logging.getLogger(__name__)
 
@@ -191,10 +191,8 @@ class Export:
     async def write(self, session: AsyncSession, identity: tables.Identity, extension: str, mime: str, text: str,
                     now: datetime) -> FileRef:
         assert self.uploads_dir is not None
-        self.uploads_dir.mkdir(parents=True, exist_ok=True)
-        name = f"{secrets.token_hex(16)}.{extension}"
         content = text.encode("utf-8")
-        (self.uploads_dir / name).write_bytes(crypto.encrypt_bytes(content))  # like every stored file
+        name = media.write(self.uploads_dir, content, extension)
         row = tables.Attachment(identity_id=identity.id, kind=EXPORT_KIND, ref=f"file:{name}", mime=mime,
                                 size=len(content), created_at=now)
         session.add(row)

@@ -90,6 +90,8 @@ async def test_coordinators_get_the_audit_log_as_a_file_in_the_chat(bab: Bab, se
     body = await (await coordinator.client.get(files[0]["url"])).text()
     rows = list(csv.DictReader(io.StringIO(body)))
     assert ("view_personal", reference) in [(row["action"], row["target"]) for row in rows]
+    on_disk = list(bab.settings.uploads_dir.glob("*.csv"))
+    assert len(on_disk) == 1 and reference.encode() not in on_disk[0].read_bytes()  # encrypted like every file
     assert (await clerk.client.get(files[0]["url"])).status == 404  # the file is the coordinator's alone
     async with bab.sessions() as session:
         exports = await session.scalar(select(func.count()).select_from(tables.AuditEvent).where(
