@@ -58,6 +58,7 @@ class Settings:
     retention_files_days: int = 365  # photos and documents of the request (on disk and their rows)
     retention_messages_days: int = 90  # the web transcript and what the citizen typed there
     retention_outbox_days: int = 7  # delivered or failed outbox rows (the web keeps its transcript apart)
+    retention_audit_days: int = 730  # the audit log of staff actions: who saw whose details, refused actions
     purge_hour: int = 3  # hour (Africa/Casablanca) of the daily purge of what is due
     hosting_country: str = "MA"  # ISO code of where the database is hosted: anything but MA is a transfer abroad
     controller: str = ""  # who is responsible for the processing (name and address), for the notice and register
@@ -131,7 +132,8 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
     if not 0 <= digest_hour <= 23:
         raise ValueError("BAB_DIGEST_HOUR must be an hour from 0 to 23")
     retention = {name: int(env.get(f"BAB_RETENTION_{name.upper()}_DAYS", default))
-                 for name, default in (("personal", "365"), ("files", "365"), ("messages", "90"), ("outbox", "7"))}
+                 for name, default in (("personal", "365"), ("files", "365"), ("messages", "90"), ("outbox", "7"),
+                                           ("audit", "730"))}
     if any(days < 1 for days in retention.values()):
         raise ValueError("BAB_RETENTION_*_DAYS must be whole numbers of days, 1 or more")
     purge_hour = int(env.get("BAB_PURGE_HOUR", "3"))
@@ -164,6 +166,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         retention_files_days=retention["files"],
         retention_messages_days=retention["messages"],
         retention_outbox_days=retention["outbox"],
+        retention_audit_days=retention["audit"],
         purge_hour=purge_hour,
         hosting_country=hosting_country,
         controller=env.get("BAB_CONTROLLER", "").strip(),

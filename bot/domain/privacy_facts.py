@@ -136,12 +136,15 @@ class RetentionSettings:
     files_days: int = 365
     messages_days: int = 90
     outbox_days: int = 7
+    # Longer than the personal data it watches over, so that a complaint about a view can still be checked.
+    audit_days: int = 730
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetentionSettings:
         """The retention periods of a `Settings`."""
         return cls(personal_days=settings.retention_personal_days, files_days=settings.retention_files_days,
-                   messages_days=settings.retention_messages_days, outbox_days=settings.retention_outbox_days)
+                   messages_days=settings.retention_messages_days, outbox_days=settings.retention_outbox_days,
+                   audit_days=settings.retention_audit_days)
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,7 +52,8 @@ def register(facts: PrivacyFacts) -> str:
     lines += [
         f"- messages en file d'envoi : supprimés {jours(facts.retention.outbox_days)} après leur envoi (ou leur échec)",
         "- compte de messagerie : jusqu'à ce que la personne demande l'effacement (/forget)",
-        "- journal d'audit des consultations : conservé pour les inspections, sans purge automatique",
+        f"- journal d'audit des consultations et des actions refusées (identifiants seulement) : supprimé "
+        f"{jours(facts.retention.audit_days)} après l'action",
         "- purge automatique quotidienne ; `bab privacy purge --dry-run` en donne le détail sans rien effacer",
         "",
         "## Mesures de sécurité",

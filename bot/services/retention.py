@@ -10,7 +10,8 @@ withdrawing it is that change; a later note only postpones its purge):
   written, for someone with no request): the web transcript lines and the texts typed on the web; files sent
   in a conversation but never attached to a request, after as long;
 - delivered or failed outbox rows, `retention_outbox_days` after they were queued (a delivery job, not a record:
-  the web keeps its own transcript, the other channels' apps their own copy).
+  the web keeps its own transcript, the other channels' apps their own copy);
+- audit events (ids only: who viewed whose request, what was refused), `retention_audit_days` after they happened.
 
 Idempotent like the deadline sweeps: a request's purge is recorded on its row (`personal_purged_at`,
 `files_purged_at`) in the transaction that erases it, and every other kind is gone once purged, so a second run,
@@ -48,6 +49,7 @@ class PurgeCounts:
     transcript: int = 0  # web transcript lines deleted
     texts: int = 0  # typed texts cleared from inbound messages
     outbox: int = 0  # delivered or failed outbox rows deleted
+    audit: int = 0  # audit events deleted
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -122,6 +124,11 @@ class Retention:
         return select(outbox.id).where(outbox.status.in_(("sent", "failed")),
                                        outbox.created_at < self._cutoff(now, self.settings.outbox_days))
 
+    def due_audit(self, now: datetime) -> Select[Any]:
+        """Ids of the audit events past their period."""
+        event = tables.AuditEvent
+        return select(event.id).where(event.at < self._cutoff(now, self.settings.audit_days))
+
     # ---- the purge ----------------------------------------------------------------------------------------------
 
     async def purge(self, now: datetime, dry_run: bool = False) -> PurgeCounts:
@@ -131,7 +138,8 @@ class Retention:
         else:
             counts = PurgeCounts(personal=await self._personal(now), files=await self._files(now),
                                  transcript=await self._delete_each(self.due_transcript(now), tables.WebTranscript),
-                                 texts=await self._texts(now), outbox=await self._outbox(now))
+                                 texts=await self._texts(now), outbox=await self._outbox(now),
+                                 audit=await self._delete_each(self.due_audit(now), tables.AuditEvent))
         log.info("retention purge at %s dry_run=%s counts=%s", now.isoformat(), dry_run, counts.as_dict())
         return counts
 
@@ -145,7 +153,8 @@ class Retention:
                                files=files + await _count(session, self.due_loose_files(now)),
                                transcript=await _count(session, self.due_transcript(now)),
                                texts=await _count(session, self.due_texts(now)),
-                               outbox=await _count(session, self.due_outbox(now)))
+                               outbox=await _count(session, self.due_outbox(now)),
+                               audit=await _count(session, self.due_audit(now)))
 
     async def _batches(self, query: Select[Any]) -> list[int]:
         async with self.sessions() as session:
@@ -198,7 +207,7 @@ class Retention:
             log.info("retention files deleted attachments=%s", [r[0] for r in rows])
         return len(rows)
 
-    async def _delete_each(self, due: Select[Any], table: type[tables.WebTranscript]) -> int:
+    async def _delete_each(self, due: Select[Any], table: type[tables.WebTranscript] | type[tables.AuditEvent]) -> int:
         done = 0
         while ids := await self._batches(due):
             async with self.sessions() as session, session.begin():

@@ -41,6 +41,9 @@ def create_engine(url: str) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Erased rows are overwritten, not left in free pages, where an erased citizen's (encrypted) data
+        # would stay readable to anyone holding the file and, one day, a leaked key (law 09-08, /forget).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -55,6 +55,10 @@ async def seed(bab: Bab, uploads: Path) -> dict[str, Any]:
         # The citizen of the "fresh" request: an old line is kept while their request closed 10 days ago.
         session.add(tables.WebTranscript(id=2000, identity_id=ids["fresh"][1], payload={"text": "old"},
                                          at=NOW - timedelta(days=200)))
+        # Audit events: one past the audit period (deleted), one within it (kept).
+        for age in (900, 100):
+            session.add(tables.AuditEvent(at=NOW - timedelta(days=age), actor="staff:1", action="view_personal",
+                                          target=f"BAB-{age}", outcome="shown", data={}))
         ids["visitor"] = visitor.id
     return ids
 
@@ -68,8 +72,9 @@ async def snapshot(bab: Bab) -> dict[str, Any]:
         lines = sorted(row.id for row in await session.scalars(select(tables.WebTranscript)))
         texts = sorted(str(row.text) for row in await session.scalars(select(tables.InboundMessage)))
         outbox = sorted(row.status for row in await session.scalars(select(tables.OutboxMessage)))
+        audit = sorted(str(row.target) for row in await session.scalars(select(tables.AuditEvent)))
     return {"requests": requests, "events": events, "files": files, "lines": lines, "texts": texts,
-            "outbox": outbox}
+            "outbox": outbox, "audit": audit}
 
 
 async def test_purge_removes_exactly_what_is_due(db_bab: Bab) -> None:
@@ -83,7 +88,7 @@ async def test_purge_removes_exactly_what_is_due(db_bab: Bab) -> None:
     assert await snapshot(bab) == before  # the dry run changes nothing …
     assert sorted(p.name for p in uploads.iterdir()) == ["fresh.jpg", "middle.jpg", "old.jpg", "open_old.jpg",
                                                          "recent.jpg"]
-    expected = PurgeCounts(personal=1, files=2, transcript=1, texts=1, outbox=2)
+    expected = PurgeCounts(personal=1, files=2, transcript=1, texts=1, outbox=2, audit=1)
     assert planned == expected
 
     done = await retention.purge(NOW)
@@ -103,6 +108,7 @@ async def test_purge_removes_exactly_what_is_due(db_bab: Bab) -> None:
     assert after["texts"] == ["None", "typed 10"]  # the row stays (redeliveries), its text goes
     # Outbox: delivered rows older than a week go; the 3-day-old one and the pending one stay.
     assert after["outbox"] == ["pending", "sent"]
+    assert after["audit"] == ["BAB-100"]  # the 900-day-old event is past the audit period
 
     assert await retention.purge(NOW) == PurgeCounts()  # twice in a row: nothing more, the same state
     assert await snapshot(bab) == after
@@ -111,6 +117,6 @@ async def test_purge_removes_exactly_what_is_due(db_bab: Bab) -> None:
 
 async def test_longer_retention_keeps_more(bab: Bab) -> None:
     await seed(bab, bab.settings.uploads_dir)
-    longer = replace(DAYS, personal_days=500, files_days=500, messages_days=300, outbox_days=60)
+    longer = replace(DAYS, personal_days=500, files_days=500, messages_days=300, outbox_days=60, audit_days=1000)
     counts = await Retention(bab.sessions, bab.settings.uploads_dir, longer).purge(NOW, dry_run=True)
     assert counts == PurgeCounts(outbox=1)  # only the 100-day-old delivered row is past 60 days

@@ -8,6 +8,8 @@ job (tests/golden): these check what the database itself must get right.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -104,3 +106,30 @@ async def test_a_conversation_survives_a_restart_of_the_app(db_bab: Bab, db_sett
             assert row.state["answers"]["topic"] == "Le budget 2025 de la commune"
     finally:
         await again.close()
+
+
+async def test_sqlite_overwrites_what_is_deleted(bab: Bab) -> None:
+    """An erased row leaves nothing in the file's free space (PRAGMA secure_delete), even a column not encrypted."""
+    marker = "ERASED-MARKER-7Q4Z"
+    async with bab.sessions() as session, session.begin():
+        session.add(tables.AuditEvent(at=bab.clock.now(), actor="staff:1", action="view_personal", target=marker,
+                                      outcome="shown", data={}))
+    async with bab.sessions() as session, session.begin():
+        await session.execute(tables.AuditEvent.__table__.delete().where(tables.AuditEvent.target == marker))
+    database = Path(bab.engine.url.database or "")
+    await bab.engine.dispose()
+    with closing(sqlite3.connect(database)) as connection:  # the WAL's pages reach the main file, the WAL is emptied
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    found = [path.name for path in database.parent.glob(database.name + "*") if marker.encode() in path.read_bytes()]
+    assert found == []
+    # The control: the same deletion without the pragma leaves the marker in the file (Debian's SQLite is built
+    # with it on by default, so this turns it off by hand), so the scan above does see leftovers.
+    with closing(sqlite3.connect(database)) as connection:
+        connection.execute("PRAGMA secure_delete=OFF")
+        connection.execute("INSERT INTO audit_events (at, actor, action, target, outcome, data) "
+                           "VALUES ('2026-01-01 00:00:00', 'staff:1', 'view', ?, 'shown', '{}')", (marker,))
+        connection.commit()
+        connection.execute("DELETE FROM audit_events WHERE target = ?", (marker,))
+        connection.commit()
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert marker.encode() in database.read_bytes()
