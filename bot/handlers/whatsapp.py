@@ -75,6 +75,23 @@ def epoch(value: object) -> datetime | None:
     return datetime.fromtimestamp(number, tz=UTC)
 
 
+# Meta's upload takes these document types only ("Supported media types"): a text file of another type (the
+# audit log's .csv, the citizen's data as .json and .html) goes as plain text, keeping its name, and still opens.
+DOCUMENT_TYPES = frozenset({
+    "text/plain", "application/pdf", "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation"})
+
+
+def upload_type(mime: str) -> str:
+    """The type to upload a file of type `mime` as: itself, or plain text for a text format Meta refuses."""
+    base = mime.split(";")[0].strip().lower()
+    if base in DOCUMENT_TYPES or base.startswith(("image/", "audio/", "video/")):
+        return mime
+    return "text/plain" if base.startswith("text/") or base == "application/json" else mime
+
+
 @dataclass(frozen=True, slots=True)
 class Incoming:
     """One message from a person, as parsed from a webhook body."""
@@ -244,7 +261,7 @@ class WhatsAppSender:
             raise DeliveryError("whatsapp: file missing from the uploads folder")
         data = media.read(path)
         found = media.sniff(data)
-        mime = found[0] if found else (file.mime or "application/octet-stream")
+        mime = upload_type(found[0] if found else (file.mime or "application/octet-stream"))
         try:
             media_id = await self.client.upload(data, mime, file.name or path.name)
         except GraphUnavailable as error:

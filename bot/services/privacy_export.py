@@ -31,8 +31,6 @@ log = logging.getLogger(__name__)
 EXPORT_KIND = "export"  # the attachments that are /mydata files: replaced by each new export, never listed
 # Internal to the collectivity (a clerk's note, who it was assigned to): not data the citizen gave or was sent.
 INTERNAL_EVENTS = frozenset({"note", "assigned"})
-# WhatsApp takes only a few document types; a .json or .html file sent as plain text keeps its name and opens.
-SENT_AS = "text/plain"
 
 
 def _at(moment: datetime | None) -> str | None:
@@ -197,7 +195,7 @@ class Export:
                                 size=len(content), created_at=now)
         session.add(row)
         await session.flush()
-        return FileRef(id=row.id, kind="document", ref=row.ref, mime=SENT_AS, name=f"bab-my-data.{extension}")
+        return FileRef(id=row.id, kind="document", ref=row.ref, mime=mime, name=f"bab-my-data.{extension}")
 
     async def drop_old(self, session: AsyncSession, identity_id: int) -> None:
         """An earlier export is a copy of the data kept for nothing: its files go when a new one is made."""

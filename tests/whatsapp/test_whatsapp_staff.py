@@ -69,6 +69,23 @@ async def test_clerk_answers_from_the_inbox_with_a_pdf(amina: WhatsAppCitizen, g
         assert request is not None and request.status == "answered"
 
 
+async def test_a_coordinator_gets_the_audit_log_on_whatsapp_as_a_document(amina: WhatsAppCitizen,
+                                                                          graph: FakeGraphAPI) -> None:
+    clerk = await linked_clerk(amina)
+    reference = find_reference(await file_access_request(amina))
+    await clerk.say(str(reference))  # a view of the requester's details, audited
+    bab = amina.bab
+    invite = await StaffAdmin(bab.sessions, bab.directory, bab.clock).invite(Role.COORDINATOR, [None], "Nadia")
+    coordinator = WhatsAppCitizen(amina.graph, bab, amina.client, wp.user(8, name="Nadia"), amina.clock)
+    await coordinator.say(invite.code)
+    calls = await coordinator.say("/audit")
+    documents = [call for call in calls if call.kind == "document"]
+    assert len(documents) == 1 and (documents[0].filename or "").endswith(".csv")
+    uploaded = graph.media[documents[0].media_id or ""]
+    assert uploaded.mime_type == "text/plain"  # Meta's upload refuses text/csv; the name keeps the .csv
+    assert f"view_personal,{reference}".encode() in uploaded.data.replace(b'"', b"")
+
+
 @pytest.fixture
 async def telegram_api() -> AsyncIterator[FakeTelegramAPI]:
     api = FakeTelegramAPI()
