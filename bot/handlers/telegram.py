@@ -354,6 +354,12 @@ class TelegramChannel:
             if update.callback_query is not None:
                 await self._answer(update.callback_query)
             return
+        member, user = update.my_chat_member, update.effective_user
+        if member is not None and user is not None and member.new_chat_member.status == ChatMemberStatus.BANNED:
+            # "kicked": the citizen blocked the bot; what is queued for them would only fail with 403 one by one.
+            await conversations.blocked(CHANNEL, str(user.id))
+            log.info("telegram update=%s: the user blocked the bot", update.update_id)
+            return
         parsed = parse_update(update)
         if parsed is None:
             log.debug("telegram update=%s ignored", update.update_id)

@@ -194,6 +194,11 @@ class Conversations:
                 log.exception("on_linked failed channel=%s identity=%s", channel, identity.id)
         return Handled(identity.id)
 
+    async def blocked(self, channel: str, external_id: str) -> None:
+        """The person blocked Bab on this channel: nothing more is sent there until they write again."""
+        async with self.sessions() as session, session.begin():
+            await repos.mark_unreachable(session, channel, external_id)
+
     async def tell_throttled(self, channel: str, external_id: str, now: datetime) -> None:
         """Say once, in the person's language, that the messages sent too fast were not read."""
         async with self.sessions() as session, session.begin():

@@ -34,7 +34,7 @@ from bot.domain.values import Outbound
 from bot.services.channel_locks import ChannelLocks
 from bot.services.clock import Clock
 from bot.services.pacing import Pace, Pacer
-from bot.storage import tables, transcript_repo
+from bot.storage import repos, tables, transcript_repo
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
@@ -528,13 +528,7 @@ class Dispatcher:
     async def mark_unreachable(self, channel: str, external_id: str) -> None:
         """Flag the identity, and fail what was already queued for it: it told us it does not want it."""
         async with self.sessions() as session, session.begin():
-            identity_ids = select(tables.Identity.id).where(
-                tables.Identity.channel == channel, tables.Identity.external_id == external_id)
-            await session.execute(update(tables.Identity).where(tables.Identity.id.in_(identity_ids))
-                                  .values(unreachable=True))
-            await session.execute(update(tables.OutboxMessage).where(
-                tables.OutboxMessage.status == "pending", tables.OutboxMessage.identity_id.in_(identity_ids))
-                .values(status="failed", last_error="unreachable"))
+            await repos.mark_unreachable(session, channel, external_id)
 
     # --- loops -----------------------------------------------------------------------------------------------
 

@@ -58,6 +58,17 @@ async def open_turn(session: AsyncSession, channel: str, external_id: str, now: 
     return Turn(identity, conversation, bool(is_staff), bool(is_waiting))
 
 
+async def mark_unreachable(session: AsyncSession, channel: str, external_id: str) -> None:
+    """Flag the identity (until it writes again: `_seen`), and fail what is queued for it: it said it wants none."""
+    identity_ids = select(tables.Identity.id).where(tables.Identity.channel == channel,
+                                                    tables.Identity.external_id == external_id)
+    await session.execute(update(tables.Identity).where(tables.Identity.id.in_(identity_ids))
+                          .values(unreachable=True))
+    await session.execute(update(tables.OutboxMessage).where(
+        tables.OutboxMessage.status == "pending", tables.OutboxMessage.identity_id.in_(identity_ids))
+        .values(status="failed", last_error="unreachable"))
+
+
 def _seen(identity: tables.Identity, now: datetime) -> None:
     """Note that the person wrote (to the minute); the channel works again (e.g. they unblocked the bot)."""
     if now - identity.last_seen_at >= SEEN_GRANULARITY:

@@ -379,6 +379,19 @@ def sticker(chat_id: int) -> dict[str, Any]:
                                      "height": 512, "is_animated": False, "is_video": False})
 
 
+def blocked_by(chat_id: int, now_status: str = "kicked") -> dict[str, Any]:
+    """The private chat's member update Telegram sends when the user blocks the bot ("member": unblocks it)."""
+    return {"my_chat_member": {
+        "chat": chat(chat_id), "from": user(chat_id), "date": int(time.time()),
+        "old_chat_member": member("member" if now_status == "kicked" else "kicked"),
+        "new_chat_member": member(now_status)}}
+
+
+def member(status: str) -> dict[str, Any]:
+    """The bot as a chat member; Telegram gives a kicked member its `until_date` (0: for ever)."""
+    return {"user": BOT_USER, "status": status, **({"until_date": 0} if status == "kicked" else {})}
+
+
 def added_to_group(group_id: int, by: int) -> dict[str, Any]:
     return {"my_chat_member": {
         "chat": chat(group_id, "group"), "from": user(by), "date": int(time.time()),

@@ -21,7 +21,8 @@ from bot.handlers.telegram import (
 )
 from bot.services.clock import FixedClock
 from bot.services.outbox import DeliveryError, Unreachable
-from bot.storage import tables
+from bot.storage import repos, tables
+from tests.fakes import telegram_api as tg
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.telegram.conftest import TelegramCitizen
 
@@ -70,6 +71,26 @@ async def test_a_user_who_blocked_the_bot_is_marked_unreachable(citizen: Telegra
     clock.advance(hours=1)
     await citizen.bab.dispatcher.dispatch_once()
     assert len(rows) == 2 and len(citizen.api.called("sendMessage")) == 1
+
+
+async def test_blocking_the_bot_stops_what_is_queued_until_the_citizen_writes_again(citizen: TelegramCitizen) -> None:
+    await citizen.say("Bonjour")
+    async with citizen.bab.sessions() as session, session.begin():  # a notice queued, not yet sent
+        identity = await session.scalar(select(tables.Identity))
+        assert identity is not None
+        await repos.enqueue(session, identity.id, "telegram", Outbound("Votre demande a reçu une réponse", "fr"),
+                            citizen.bab.clock.now())
+    await citizen.deliver(tg.blocked_by(citizen.chat_id))
+    assert await citizen.replies() == []  # not tried: Telegram would only answer 403
+    async with citizen.bab.sessions() as session:
+        identity = await session.scalar(select(tables.Identity))
+        assert identity is not None and identity.unreachable
+    await citizen.deliver(tg.blocked_by(citizen.chat_id, "member"))  # unblocked: nothing to say yet
+    assert await citizen.replies() == []
+    assert await citizen.say("menu")  # writing again: answered
+    async with citizen.bab.sessions() as session:
+        identity = await session.scalar(select(tables.Identity))
+        assert identity is not None and not identity.unreachable
 
 
 async def sender_for(bab: Bab) -> TelegramSender:
