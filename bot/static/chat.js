@@ -114,11 +114,14 @@
   // Follow new messages only while the reader is at the bottom, so scrolling
   // back through history isn't interrupted. A ResizeObserver keeps the newest
   // message in view when images decode or the notice/status bars appear.
+  // The first screen (no message yet) is read from its top: what Bab is comes
+  // first, so nothing scrolls while it shows; the first message follows again.
   let pinned = true;
+  const firstScreen = () => !el.welcome.hidden;
   const nearBottom = () =>
     el.scroller.scrollHeight - el.scroller.scrollTop - el.scroller.clientHeight < NEAR_BOTTOM_PX;
-  const scrollToEnd = () => { el.scroller.scrollTop = el.scroller.scrollHeight; };
-  el.scroller.addEventListener('scroll', () => { pinned = nearBottom(); }, { passive: true });
+  const scrollToEnd = () => { if (!firstScreen()) el.scroller.scrollTop = el.scroller.scrollHeight; };
+  el.scroller.addEventListener('scroll', () => { if (!firstScreen()) pinned = nearBottom(); }, { passive: true });
   if ('ResizeObserver' in window) {
     const ro = new ResizeObserver(() => { if (pinned) scrollToEnd(); });
     ro.observe(el.scroller);
@@ -176,13 +179,56 @@
     node.append(text.slice(last));
   }
 
+  // The summary shown before confirmation (a question offering "send" and "edit") is plain text from the core,
+  // as every channel gets it. Its paragraphs made of "Label: value" lines are drawn here as a two-column list,
+  // the label emphasised; any other paragraph, or any summary of another shape, stays text as it was sent.
+  // Catalogue labels are short and have no sentence punctuation; a line that is not a pair continues the value
+  // above it (a description typed on several lines).
+  const PAIR = /^([^:\n.,;!?()«»"،؛؟]{1,40}?)\s*:(?:\s+(.*))?$/;
+  const isSummary = (m) => m.from === 'bot' && !m.card && typeof m.text === 'string' && Array.isArray(m.options)
+    && m.options.some((o) => o.id === 'send') && m.options.some((o) => o.id === 'edit');
+  function renderSummary(bubble, text) {
+    const paragraphs = text.split(/\n[ \t]*\n+/).map((p) => p.replace(/^\n+|\n+$/g, '')).filter(Boolean);
+    const drawn = paragraphs.map((para) => {
+      const lines = para.split('\n');
+      const pairs = lines.map((line) => line.match(PAIR));
+      if (!pairs[0] || pairs.filter(Boolean).length < 2) return null;
+      const dl = document.createElement('dl');
+      dl.className = 'pairs';
+      let dd = null;
+      lines.forEach((line, i) => {
+        if (pairs[i]) {
+          const dt = document.createElement('dt');
+          dt.textContent = pairs[i][1].trim();
+          // The value is isolated with its own direction (a Latin name or a phone number in an Arabic summary),
+          // while the cell keeps the page's alignment.
+          const value = document.createElement('bdi');
+          setText(value, pairs[i][2] || '');
+          dd = document.createElement('dd');
+          dd.append(value);
+          dl.append(dt, dd);
+        } else dd.lastChild.append(`\n${line}`);
+      });
+      return dl;
+    });
+    if (!drawn.some(Boolean)) { setText(bubble, text); return false; }
+    bubble.classList.add('summary');
+    paragraphs.forEach((para, i) => {
+      if (drawn[i]) { bubble.append(drawn[i]); return; }
+      const p = document.createElement('p');
+      setText(p, para);
+      bubble.append(p);
+    });
+    return true;
+  }
+
   // Builds one <li>. m.node (a photo preview) replaces m.text when present.
   function addMessage(m, { force = false, restoring = false } = {}) {
     if (m.id != null) {
       if (state.seen.has(m.id)) return null;
       state.seen.add(m.id);
     }
-    el.welcome.hidden = true;
+    if (firstScreen()) { el.welcome.hidden = true; pinned = true; }   // the conversation starts: follow it
     if (m.local) daySeparator(m.local);
     const li = document.createElement('li');
     li.className = `msg msg-${m.from === 'user' ? 'user' : 'bot'}`;
@@ -198,6 +244,7 @@
       bubble.classList.add('photo'); bubble.append(img);
     } else if (m.location) bubble.append(renderLocation(m.location));
     else if (m.card) { li.classList.add('receipt'); bubble.append(renderCard(m)); }
+    else if (isSummary(m)) { if (renderSummary(bubble, m.text)) li.classList.add('summary'); }
     else setText(bubble, m.text || '');
     for (const f of Array.isArray(m.files) ? m.files : []) {
       // Documents attached to an answer: a link per file, served only to whoever may see it.

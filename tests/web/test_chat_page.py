@@ -45,6 +45,17 @@ def test_first_screen_in_the_browser_language_without_and_with_javascript(live: 
     names = [a.text for a in french.find_elements(By.CSS_SELECTOR, ".languages a")]
     assert "Français" in names and "العربية الفصحى" in names
     assert page.bots() == []
+    # A newcomer on a phone sees, without scrolling, what Bab is (the intro's top), the start buttons and the
+    # language choice: the first screen opens at its top, not scrolled to its bottom.
+    french.execute_script("return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    seen = french.execute_script(
+        "const box = document.getElementById('scroller').getBoundingClientRect();"
+        "const top = Math.max(0, box.top), bottom = Math.min(window.innerHeight, box.bottom);"
+        "const r = (q) => document.querySelector(q).getBoundingClientRect();"
+        "return {scrolled: document.getElementById('scroller').scrollTop, top, bottom,"
+        " intro: r('#welcome .three').top, start: r('#start').bottom, languages: r('.languages').bottom};")
+    assert seen["top"] <= seen["intro"] < seen["bottom"], seen
+    assert seen["start"] <= seen["bottom"] and seen["languages"] <= seen["bottom"], seen
     shot(french, "01-first-screen-fr-phone")
     french.find_element(By.CSS_SELECTOR, '#welcome a[href^="/privacy"]').click()
     assert "09-08" in wait_for(lambda: "CNDP" in french.page_source and french.find_element(By.TAG_NAME, "main").text)
@@ -77,6 +88,24 @@ def test_full_request_in_french_on_a_phone_with_receipt_copied_printed_and_kept_
     page = ChatPage(driver, live.url).open()
     page.replay(load(TRANSCRIPTS / "access_request_fr.txt"))
     assert count_requests(live) == 1
+    # The summary before confirmation: its "Label : value" lines as two columns, the label in bold; the text around
+    # them stays text, and other messages with such lines (the text to copy to chafafiya.ma) stay as sent.
+    summary = driver.find_element(By.CSS_SELECTOR, "#log li.msg-bot .bubble.summary")
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#log dl.pairs")) == 1
+    rows = driver.execute_script(
+        "const dl = arguments[0].querySelector('dl.pairs');"
+        "return [...dl.querySelectorAll('dt')].map(dt => { const dd = dt.nextElementSibling;"
+        " const a = dt.getBoundingClientRect(), b = dd.getBoundingClientRect();"
+        " return [dt.textContent, dd.textContent, Math.round(a.top) === Math.round(b.top) && a.right <= b.left,"
+        " Number(getComputedStyle(dt).fontWeight), Number(getComputedStyle(dd).fontWeight)]; });", summary)
+    assert [row[0] for row in rows] == ["Destinataire", "Information demandée", "Urgence", "Mode de réception", "Nom",
+                                        "Numéro de carte", "Coordonnées"], rows
+    assert {row[0]: row[1] for row in rows}["Nom"] == "Amina El Idrissi"
+    assert all(row[2] and row[3] >= 600 > row[4] for row in rows), rows
+    paragraphs = [p.text for p in summary.find_elements(By.CSS_SELECTOR, ":scope > p")]
+    assert paragraphs[0].startswith("Voici votre demande") and "loi 09-08" in paragraphs[1], paragraphs
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", summary)
+    shot(driver, "15-summary-fr-phone")
     card = page.card()
     reference = card.find_element(By.CSS_SELECTOR, "dd.ref").text
     code = card.find_element(By.CSS_SELECTOR, "dd.code").text
@@ -138,6 +167,12 @@ def test_full_request_in_darija_right_to_left_on_desktop(live: Live, browsers: B
     bot = page.bots()[0].rect
     user = driver.find_elements(By.CSS_SELECTOR, "#log > li.msg-user")[0].rect
     assert bot["x"] + bot["width"] > user["x"] + user["width"] and user["x"] < bot["x"]
+    # The summary's labels sit on the right of their values, in bold.
+    columns = driver.execute_script(
+        "return [...document.querySelectorAll('#log .bubble.summary dl.pairs dt')].map(dt =>"
+        " [dt.textContent, dt.getBoundingClientRect().left >= dt.nextElementSibling.getBoundingClientRect().right,"
+        " Number(getComputedStyle(dt).fontWeight)]);")
+    assert len(columns) == 7 and columns[0][0] == "موجه لـ" and all(c[1] and c[2] >= 600 for c in columns), columns
     driver.find_element(By.ID, "receipt-link").click()
     shot(driver, "07-receipt-ary-desktop")
 

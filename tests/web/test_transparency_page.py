@@ -8,14 +8,19 @@ import json
 import urllib.request
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 from aiohttp import ClientSession, CookieJar
+from aiohttp.test_utils import make_mocked_request
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from sqlalchemy import select
 
 from bot.domain.deadlines import CASABLANCA
+from bot.domain.directory import Directory
 from bot.domain.lifecycle import Action
+from bot.handlers.transparency import area_name, page_locale
+from bot.i18n import translator
 from bot.storage import tables
 from tests.conftest import WebUser
 from tests.golden.transcript import TRANSCRIPTS, load
@@ -94,6 +99,10 @@ def test_transparency_page_and_open_data_show_the_requests_filed(live: Live,
     assert "Le texte de la demande n'est pas clair" in driver.page_source or driver.find_elements(
         By.CSS_SELECTOR, "svg#chart-grounds")
     shot(driver, "13-transparency-commune-fr-desktop")
+    # Darija in Latin letters reads the page in Latin letters: the collectivity's French name, not its Arabic one.
+    latin = fetch(live, f"/transparency/{COMMUNE}?lang=ary_Latn")
+    commune = live.directory.get(COMMUNE)
+    assert commune is not None and 'lang="fr"' in latin and "Tétouan" in latin and commune.name_ar not in latin
 
     phone = browsers(PHONE, "ar-MA")
     phone.get(live.url + "/transparency")
@@ -101,3 +110,20 @@ def test_transparency_page_and_open_data_show_the_requests_filed(live: Live,
     regions = phone.find_elements(By.CSS_SELECTOR, "table.figures:not(#summary) tbody tr")
     assert len(regions) == 1 and "طنجة" in regions[0].text
     shot(phone, "14-transparency-country-ar-phone")
+
+
+def test_collectivity_names_follow_the_script_of_the_locale(template_db: tuple[Path, Directory]) -> None:
+    """Arabic names for ar and ary, the French (Latin-letter) names for fr and ary_Latn (Darija in Arabizi)."""
+    directory = template_db[1]
+    place = directory.get(COMMUNE)
+    assert place is not None and place.name_fr == "Tétouan" and place.name_ar != place.name_fr
+    names = {locale: area_name(COMMUNE, directory, translator(locale)) for locale in ("fr", "ary_Latn", "ar", "ary")}
+    assert names == {"fr": "Tétouan", "ary_Latn": "Tétouan", "ar": place.name_ar, "ary": place.name_ar}
+
+
+def test_the_page_for_each_locale_is_the_one_in_its_script() -> None:
+    def chosen(query: str, accept: str = "") -> str:
+        return page_locale(make_mocked_request("GET", f"/transparency{query}", headers={"Accept-Language": accept}))
+
+    assert [chosen(f"?lang={lang}") for lang in ("fr", "ar", "ary", "ary_Latn")] == ["fr", "ar", "ar", "fr"]
+    assert chosen("?lang=xx", "fr-FR,fr;q=0.9") == "fr" and chosen("", "de-DE") == "ar"
