@@ -73,14 +73,20 @@ async def run_chat(settings: Settings, user: str) -> None:
 
 
 async def run_migrate(settings: Settings) -> None:
-    from bot.storage import crypto
-    from bot.storage.db import create_engine
+    from datetime import UTC, datetime
+
+    from bot.storage import crypto, keystore
+    from bot.storage.db import create_engine, create_sessionmaker
     from bot.storage.migrate import upgrade_to_head
 
     crypto.install(crypto.keyring_for(settings))  # migration 0006 encrypts the rows and files it finds
     engine = create_engine(settings.database_url)
-    await upgrade_to_head(engine, settings.uploads_dir)
-    await engine.dispose()
+    try:
+        await upgrade_to_head(engine, settings.uploads_dir)
+        # As at every start: other keys than the data's are refused now, not when a worker first reads a row.
+        await keystore.check_keys(create_sessionmaker(engine), datetime.now(UTC))
+    finally:
+        await engine.dispose()
     print("Database is at the latest revision.")
 
 

@@ -279,6 +279,8 @@ def test_the_cli_prints_keys_and_rotates(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("BAB_DATA_KEYS", OTHER_KEY)
     assert main(["privacy", "rotate-key"]) == 2
     assert "BAB_DATA_KEYS lacks the key" in capsys.readouterr().err
+    assert main(["migrate"]) == 2  # `bab migrate` checks the keys as every start does
+    assert "BAB_DATA_KEYS lacks the key" in capsys.readouterr().err
 
 
 # --- Migration 0006 -----------------------------------------------------------------------------------------
