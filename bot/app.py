@@ -213,7 +213,7 @@ def warm_up(directory: Directory) -> None:
     """Read the catalogues and word tables now, then take what start-up built out of the garbage collector's walks."""
     # Both measured in benchmarks/bench_pacing.py: read lazily, the catalogues and tables made the first turn after a
     # start take 360 ms; and a full collection walking the directory's ~180,000 objects paused the loop up to 140 ms.
-    for locale in i18n.LOCALES:
+    for locale in i18n.LOCALES:  # a short label reads the locale's catalogue and its table of short forms
         i18n.short_label(locale, "menu", 20)
     for name in i18n.KEYWORD_MSGIDS:
         i18n.keywords(name)

@@ -133,7 +133,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         raise ValueError("BAB_DIGEST_HOUR must be an hour from 0 to 23")
     retention = {name: int(env.get(f"BAB_RETENTION_{name.upper()}_DAYS", default))
                  for name, default in (("personal", "365"), ("files", "365"), ("messages", "90"), ("outbox", "7"),
-                                           ("audit", "730"))}
+                                       ("audit", "730"))}
     if any(days < 1 for days in retention.values()):
         raise ValueError("BAB_RETENTION_*_DAYS must be whole numbers of days, 1 or more")
     purge_hour = int(env.get("BAB_PURGE_HOUR", "3"))

@@ -395,5 +395,4 @@ def member(status: str) -> dict[str, Any]:
 def added_to_group(group_id: int, by: int) -> dict[str, Any]:
     return {"my_chat_member": {
         "chat": chat(group_id, "group"), "from": user(by), "date": int(time.time()),
-        "old_chat_member": {"user": BOT_USER, "status": "left"},
-        "new_chat_member": {"user": BOT_USER, "status": "member"}}}
+        "old_chat_member": member("left"), "new_chat_member": member("member")}}
