@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -33,26 +33,34 @@ class Turn:
     waiting: bool
 
 
-async def open_turn(session: AsyncSession, channel: str, external_id: str, now: datetime) -> Turn:
-    """The identity for (channel, external_id) (created with a new citizen on first contact) with its conversation,
-    in one query; the identity row is locked until the end of the transaction (FOR UPDATE on PostgreSQL), which
-    orders one person's concurrent messages."""
+def _open_turn() -> Select[tables.Identity, tables.Conversation, bool, bool]:
+    """`open_turn`'s query, built once (building it cost a third of a millisecond a turn)."""
     staff = select(tables.Staff.id).where(tables.Staff.identity_id == tables.Identity.id,
                                           tables.Staff.revoked_at.is_(None))
     waiting = select(tables.OutboxMessage.id).where(tables.OutboxMessage.identity_id == tables.Identity.id,
                                                     tables.OutboxMessage.status == "waiting")
-    query = (
+    return (
         select(tables.Identity, tables.Conversation, exists(staff), exists(waiting))
         .outerjoin(tables.Conversation, tables.Conversation.identity_id == tables.Identity.id)
-        .where(tables.Identity.channel == channel, tables.Identity.external_id == external_id)
+        .where(tables.Identity.channel == bindparam("channel"), tables.Identity.external_id == bindparam("external_id"))
         .with_for_update(of=tables.Identity)
     )
-    found = (await session.execute(query)).first()
+
+
+_OPEN_TURN = _open_turn()
+
+
+async def open_turn(session: AsyncSession, channel: str, external_id: str, now: datetime) -> Turn:
+    """The identity for (channel, external_id) (created with a new citizen on first contact) with its conversation,
+    in one query; the identity row is locked until the end of the transaction (FOR UPDATE on PostgreSQL), which
+    orders one person's concurrent messages."""
+    query, parameters = _OPEN_TURN, {"channel": channel, "external_id": external_id}
+    found = (await session.execute(query, parameters)).first()
     if found is None:
         # First contact: create the identity, or find the one a racing first message committed meanwhile (and
         # its conversation), then read it as any other turn does, locked.
         await identity_for(session, channel, external_id, now)
-        found = (await session.execute(query)).one()
+        found = (await session.execute(query, parameters)).one()
     identity, conversation, is_staff, is_waiting = found
     _seen(identity, now)
     return Turn(identity, conversation, bool(is_staff), bool(is_waiting))
@@ -123,15 +131,22 @@ async def record_inbound(session: AsyncSession, identity_id: int, channel: str, 
     cannot both apply it."""
     values = dict(identity_id=identity_id, channel=channel, external_id=external_id, kind=kind, text=text,
                   created_at=now)
-    table = tables.InboundMessage
     if external_id is None:
-        await session.execute(insert(table).values(**values))
+        await session.execute(insert(tables.InboundMessage).values(**values))
         return True
-    dialect = session.get_bind().dialect.name
-    upsert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-    result = await session.execute(upsert.values(**values).on_conflict_do_nothing(
-        index_elements=["channel", "external_id"]))
+    result = await session.execute(_RECORD_ONCE[session.get_bind().dialect.name], values)
     return bool(getattr(result, "rowcount", 0))
+
+
+# Insert-or-nothing on the unique (channel, external_id), built once per dialect; the table's own columns, so
+# that SQLAlchemy takes the row as a plain INSERT whose rowcount says whether it went in.
+_INBOUND = cast(Table, tables.InboundMessage.__table__)
+_RECORD_ONCE = {
+    "postgresql": pg_insert(_INBOUND).on_conflict_do_nothing(
+        index_elements=["channel", "external_id"]),
+    "sqlite": sqlite_insert(_INBOUND).on_conflict_do_nothing(
+        index_elements=["channel", "external_id"]),
+}
 
 
 async def save_conversation(session: AsyncSession, identity_id: int, row: tables.Conversation | None,
