@@ -29,9 +29,11 @@ migrate: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
-# Every benchmarks/bench_*.py in turn, each printing its figures (about two and a half minutes on 2 cores;
+# Every benchmarks/bench_*.py in turn, each printing its figures (about half an hour on 2 cores: bench_delivery
+# sends 10,000 notices at Telegram's 30 a second, twice, and bench_memory seeds a million requests;
 # bench_pacing talks to fake APIs on 127.0.0.1 only). For PostgreSQL, DATABASE_URL=… (bench_core, bench_desk:
-# an empty database) and BENCH_DATABASE_URL=… (bench_pacing: a throwaway one, emptied before each scenario).
+# an empty database) and BENCH_DATABASE_URL=… (bench_pacing, bench_sweeps, bench_delivery's two workers: a throwaway
+# one, emptied before each use).
 bench: $(VENV)/.installed-run
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
