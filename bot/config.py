@@ -50,6 +50,12 @@ class Settings:
     whatsapp_template_languages: tuple[tuple[str, str], ...] = TEMPLATE_LANGUAGES
     whatsapp_per_second: float = 80.0  # the number's throughput (80 by default, up to 1,000 once upgraded)
     whatsapp_pair_burst: int = 20  # messages to one person before the 6-second pair rate applies
+    # Seconds a channel API call may take before it is given up (its outcome is then unknown: it may have gone).
+    telegram_timeout: float = 5.0  # each of connect, write and read, for Bot API calls that send
+    whatsapp_timeout: float = 30.0  # the whole Graph API call
+    # After a WhatsApp send whose answer was lost (timeout, reset, 5xx), seconds to wait for a status webhook
+    # proving it went (it carries the outbox id in biz_opaque_callback_data) before sending it again.
+    whatsapp_receipt_grace: float = 20.0
     # Origins (https://www.commune.ma) whose pages may frame the web chat (the embed snippet); none by default.
     embed_origins: tuple[str, ...] = ()
     transparency_cache_seconds: float = 600.0  # how long the transparency figures are served before a refresh
@@ -194,4 +200,18 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
             if env.get("WHATSAPP_TEMPLATE_LANGUAGES") else TEMPLATE_LANGUAGES),
         whatsapp_per_second=whatsapp_rate,
         whatsapp_pair_burst=int(env.get("WHATSAPP_PAIR_BURST", "20")),
+        telegram_timeout=_seconds(env, "BAB_TELEGRAM_TIMEOUT", "5"),
+        whatsapp_timeout=_seconds(env, "BAB_WHATSAPP_TIMEOUT", "30"),
+        whatsapp_receipt_grace=_seconds(env, "BAB_WHATSAPP_RECEIPT_GRACE", "20", minimum=0.0),
     )
+
+
+def _seconds(env: dict[str, str], name: str, default: str, minimum: float = 0.1) -> float:
+    """A duration setting in seconds, at least `minimum`; an error naming the variable otherwise."""
+    try:
+        value = float(env.get(name, default))
+    except ValueError:
+        raise ValueError(f"{name} takes a number of seconds, like {default}") from None
+    if not minimum <= value <= 3600:  # NaN included: it fails every comparison
+        raise ValueError(f"{name} takes a number of seconds from {minimum:g} to 3600")
+    return value

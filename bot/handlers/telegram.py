@@ -199,31 +199,38 @@ class TelegramSender:
             chat_id = int(external_id)
         except ValueError:
             raise Unreachable("telegram: not a chat id") from None
+        done: list[int] = [0]  # the calls that went: a retry sends only what is left (Telegram has no idempotency)
         try:
-            await self._send(chat_id, message)
+            await self._send(chat_id, message, done)
         except RetryAfter as error:
-            raise DeliveryError("telegram: flood control", retry_after=retry_seconds(error)) from error
+            raise DeliveryError("telegram: flood control", retry_after=retry_seconds(error),
+                                rest=remainder(message, done[0])) from error
         except Forbidden as error:  # blocked the bot, or deactivated
             raise Unreachable("telegram: forbidden") from error
         except BadRequest as error:
             if _chat_gone(error):
                 raise Unreachable("telegram: chat not found") from error
-            raise DeliveryError(f"telegram: bad request: {error.message}"[:200]) from error
+            raise DeliveryError(f"telegram: bad request: {error.message}"[:200],
+                                rest=remainder(message, done[0])) from error
         except InvalidToken as error:
-            raise DeliveryError("telegram: token rejected") from error
+            raise DeliveryError("telegram: token rejected", rest=remainder(message, done[0])) from error
         except TelegramError as error:  # 5xx, timeouts, connection errors (NetworkError, TimedOut) and the rest
-            raise DeliveryError(f"telegram: {type(error).__name__}") from error
+            raise DeliveryError(f"telegram: {type(error).__name__}", rest=remainder(message, done[0])) from error
+        except DeliveryError as error:  # a file missing: what went before it is not sent again
+            error.rest = remainder(message, done[0])
+            raise
 
-    async def _send(self, chat_id: int, message: Outbound) -> None:
-        pieces = split_text(message.text) if message.text.strip() else []  # Telegram refuses a blank text
+    async def _send(self, chat_id: int, message: Outbound, done: list[int]) -> None:
+        """Send the message's calls in order, counting in done[0] each one Telegram confirmed."""
+        pieces = text_pieces(message)
         markup = keyboard(message.options, message.version)
-        if markup is not None and not pieces:
-            pieces = ["…"]  # Telegram cannot show buttons without a text
         for index, piece in enumerate(pieces):
             await self.bot.send_message(chat_id, piece, reply_markup=markup if index == len(pieces) - 1 else None,
                                         link_preview_options=LinkPreviewOptions(is_disabled=True))
+            done[0] += 1
         for file in message.files:
             await self._send_file(chat_id, file)
+            done[0] += 1
 
     async def _send_file(self, chat_id: int, file: FileRef) -> None:
         """Upload a file of the uploads folder ('file:<name>'), or send a legacy Telegram file id ('telegram:<id>')."""
@@ -246,6 +253,24 @@ class TelegramSender:
             await self.bot.send_photo(chat_id, content, filename=filename)
         else:
             await self.bot.send_document(chat_id, content, filename=filename)
+
+
+def text_pieces(message: Outbound) -> list[str]:
+    """The texts a message is sent as, in order (the last one carries the buttons)."""
+    pieces = split_text(message.text) if message.text.strip() else []  # Telegram refuses a blank text
+    if not pieces and keyboard(message.options, message.version) is not None:
+        pieces = ["…"]  # Telegram cannot show buttons without a text
+    return pieces
+
+
+def remainder(message: Outbound, done: int) -> Outbound | None:
+    """What is left of `message` once its first `done` calls went (texts, then files); None when none went."""
+    if done <= 0:
+        return None
+    pieces = text_pieces(message)
+    if done < len(pieces):  # the keyboard rides on the last text, still to go
+        return replace(message, text="\n".join(pieces[done:]))
+    return replace(message, text="", options=(), files=message.files[done - len(pieces):])
 
 
 def _chat_gone(error: BadRequest) -> bool:
@@ -319,18 +344,41 @@ async def fetch_attachment(bot: Bot, uploads_dir: Path, remote: RemoteFile) -> m
     return stored
 
 
+# Polling: an update whose handling failed is tried again after these delays (seconds), then given up. The
+# next batch waits meanwhile, so they stay short: a webhook would have Telegram retry for much longer.
+UPDATE_RETRIES = (0.5, 1.5, 4.0)
+
+
+class PollingBot(Bot):
+    """PTB's Bot, with getUpdates read as raw JSON: PTB parses a batch whole, so one update of a shape it does not
+    know fails the batch every time (and PTB logs the batch's contents, personal data, at CRITICAL)."""
+
+    async def raw_updates(self, offset: int | None, timeout: int,
+                          allowed_updates: Sequence[str]) -> list[dict[str, object]]:
+        """The pending updates as Telegram sent them (a long poll of `timeout` seconds)."""
+        data = {"offset": offset, "timeout": timeout, "allowed_updates": list(allowed_updates)}
+        # As Bot.get_updates does: the read timeout covers the long poll itself.
+        read_timeout = (self._request[0].read_timeout or 0) + timeout
+        result = await self._post("getUpdates", data, read_timeout=read_timeout)
+        return [item for item in result if isinstance(item, dict)] if isinstance(result, list) else []
+
+
 class TelegramChannel:
     """One bot: its PTB client, the outbox sender, update handling, polling or webhook, and the command menu."""
 
-    def __init__(self, settings: Settings, pace: Pace | None = None, poll_timeout: int = 25) -> None:
+    def __init__(self, settings: Settings, pace: Pace | None = None, poll_timeout: int = 25,
+                 retry_delays: tuple[float, ...] = UPDATE_RETRIES) -> None:
         if not settings.telegram_bot_token:
             raise ValueError("TelegramChannel needs TELEGRAM_BOT_TOKEN")
         self.settings = settings
         token = settings.telegram_bot_token
         # The outbox sends to many chats at once; PTB's default pool would queue them. getUpdates gets its own.
-        self._requests = (HTTPXRequest(connection_pool_size=32, pool_timeout=10.0),
+        # A send that outlasts BAB_TELEGRAM_TIMEOUT is given up and retried: it may have gone (at least once).
+        timeout = settings.telegram_timeout
+        self._requests = (HTTPXRequest(connection_pool_size=32, pool_timeout=10.0, connect_timeout=timeout,
+                                       read_timeout=timeout, write_timeout=timeout),
                           HTTPXRequest(connection_pool_size=1))
-        self.bot = Bot(token, base_url=settings.telegram_api_base_url,
+        self.bot = PollingBot(token, base_url=settings.telegram_api_base_url,
                        base_file_url=base_file_url(settings.telegram_api_base_url), request=self._requests[0],
                        get_updates_request=self._requests[1])
         self.bot_id = token.split(":", 1)[0]
@@ -338,6 +386,7 @@ class TelegramChannel:
         self.secret = webhook_secret(settings)
         self.mode: Literal["polling", "webhook"] = "webhook" if settings.public_url else "polling"
         self.poll_timeout = poll_timeout
+        self.retry_delays = retry_delays  # seconds before each new try of an update whose handling failed
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -437,7 +486,12 @@ class TelegramChannel:
             log.info("telegram group notice failed update=%s: %s", update.update_id, error)
 
     async def process(self, conversations: Conversations, updates: Iterable[Update]) -> None:
-        """Handle a batch: in order within a chat, chats concurrently; one bad update does not stop the rest."""
+        """Handle a batch: in order within a chat, chats concurrently; one bad update does not stop the rest.
+
+        An update whose handling fails (the database briefly unavailable…) is tried again after each of
+        `retry_delays`, as Telegram would redeliver it to a webhook, the chat's later updates waiting behind it;
+        then it is given up (logged) and they go on.
+        """
         by_chat: dict[object, list[Update]] = {}
         for update in updates:
             chat = update.effective_chat
@@ -446,13 +500,41 @@ class TelegramChannel:
 
         async def run(chat_updates: list[Update]) -> None:
             for update in chat_updates:
-                try:
-                    await self.handle_update(conversations, update)
-                except Exception:
-                    # Logged and skipped: the citizen's message is lost, but the bot keeps serving everyone else.
-                    log.exception("telegram update=%s failed", update.update_id)
+                for attempt, delay in enumerate((*self.retry_delays, None), start=1):
+                    try:
+                        # Handled twice is handled once: the core de-duplicates on the update id.
+                        await self.handle_update(conversations, update)
+                        break
+                    except Exception:
+                        if delay is None:  # given up: the bot keeps serving the chat and everyone else
+                            log.exception("telegram update=%s failed %s times, given up", update.update_id,
+                                          attempt)
+                            break
+                        log.warning("telegram update=%s failed, retry %s in %.1fs", update.update_id, attempt,
+                                    delay, exc_info=True)
+                        await asyncio.sleep(delay)
 
         await asyncio.gather(*(run(chat_updates) for chat_updates in by_chat.values()))
+
+    async def fetch_updates(self, offset: int | None) -> tuple[list[Update], int | None]:
+        """One long poll: the updates PTB could parse, and the offset that confirms the whole batch (None when
+        it was empty). An update PTB cannot parse (a shape it does not know) is skipped with its id logged:
+        parsing the batch whole would fail on it every time, and the offset would never move past it."""
+        raw = await self.bot.raw_updates(offset, self.poll_timeout, ALLOWED_UPDATES)
+        updates: list[Update] = []
+        last: int | None = None
+        for data in raw:
+            update_id = data.get("update_id") if isinstance(data, dict) else None
+            if isinstance(update_id, int):
+                last = update_id if last is None else max(last, update_id)
+            try:
+                update = Update.de_json(data, self.bot)
+            except Exception as error:  # never the body in the log: it holds what the person wrote
+                log.error("telegram update=%s unreadable (%s), skipped", update_id, type(error).__name__)
+                continue
+            if update is not None:
+                updates.append(update)
+        return updates, (last + 1 if last is not None else None)
 
     async def poll(self, conversations: Conversations) -> None:
         """Long-poll getUpdates until cancelled; an update is confirmed (offset) only after it was handled."""
@@ -460,8 +542,7 @@ class TelegramChannel:
         failures = 0
         while True:
             try:
-                updates = await self.bot.get_updates(offset=offset, timeout=self.poll_timeout,
-                                                     allowed_updates=list(ALLOWED_UPDATES))
+                updates, following = await self.fetch_updates(offset)
             except InvalidToken:
                 log.error("telegram token rejected: polling stopped")
                 return
@@ -475,7 +556,8 @@ class TelegramChannel:
             failures = 0
             if updates:
                 await self.process(conversations, updates)
-                offset = updates[-1].update_id + 1
+            if following is not None:
+                offset = following
 
     async def webhook(self, conversations: Conversations, request: web.Request) -> web.Response:
         """POST /telegram/webhook: only Telegram knows the secret; anything else never reaches the core."""

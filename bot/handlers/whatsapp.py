@@ -36,7 +36,7 @@ from bot.handlers.whatsapp_client import GraphClient, GraphError, GraphUnavailab
 from bot.services import media
 from bot.services.clock import Clock
 from bot.services.conversations import Conversations, NewAttachment
-from bot.services.outbox import DeliveryError, Unreachable, WaitForWindow
+from bot.services.outbox import DeliveryError, Proof, Unreachable, WaitForWindow
 from bot.services.pacing import Pace
 from bot.services.whatsapp_inbox import CHANNEL as CHANNEL
 from bot.services.whatsapp_inbox import Delivery, WhatsAppInbox
@@ -118,6 +118,7 @@ class Receipt:
     wamid: str
     status: str
     error_code: int | None
+    callback: str | None = None  # biz_opaque_callback_data: which outbox row (and call) it was
 
 
 def _inbound(message: dict[str, Any]) -> tuple[Inbound | None, str | None]:
@@ -173,8 +174,10 @@ def parse_body(data: dict[str, Any], phone_number_id: str) -> tuple[list[Incomin
                 if isinstance(status, dict) and status.get("id") and status.get("status"):
                     errors = status.get("errors") or [{}]
                     code = errors[0].get("code") if isinstance(errors[0], dict) else None
+                    callback = status.get("biz_opaque_callback_data")
                     receipts.append(Receipt(str(status["id"]), str(status["status"]),
-                                            int(code) if code is not None else None))
+                                            int(code) if code is not None else None,
+                                            str(callback) if callback is not None else None))
     incoming.sort(key=lambda item: item.at or datetime.min.replace(tzinfo=UTC))
     return incoming, receipts
 
@@ -210,6 +213,7 @@ class WhatsAppSender:
         self.clock = clock
         self.templates = dict(settings.whatsapp_templates)
         self.languages = dict(settings.whatsapp_template_languages)
+        self.grace = settings.whatsapp_receipt_grace  # how long a send whose answer was lost waits for its status
         self.pace = Pace(per_second=settings.whatsapp_per_second, burst=max(int(settings.whatsapp_per_second), 1),
                          recipient_interval=PAIR_INTERVAL, recipient_burst=settings.whatsapp_pair_burst)
 
@@ -221,7 +225,16 @@ class WhatsAppSender:
         return render.merge(messages)
 
     async def send(self, external_id: str, message: Outbound) -> list[str]:
-        """Deliver one message; returns the wamids. Raises WaitForWindow outside the window."""
+        """Deliver one message, untagged (see `send_tagged`); returns the wamids."""
+        return await self.send_tagged(external_id, message, "")
+
+    async def send_tagged(self, external_id: str, message: Outbound, ref: str) -> list[str]:
+        """Deliver one message; returns the wamids. Raises WaitForWindow outside the window.
+
+        Each call carries `biz_opaque_callback_data` "bab:<ref>:<part>" (ids only), which Meta echoes in the
+        message's status webhooks: when a call's answer is lost, such a status proves it went, so the outbox
+        waits `grace` seconds for one before sending it again (see `WhatsAppInbox.receipt`).
+        """
         address = await self.inbox.address(external_id)
         if address is None or not (address.wa_id or address.bsuid):
             raise Unreachable("whatsapp: no address for this identity")
@@ -230,16 +243,27 @@ class WhatsAppSender:
         wrote = address.last_inbound_at
         if wrote is None or self.clock.now() - wrote > WINDOW - WINDOW_MARGIN:
             await self.announce(to, message)
+        bodies = render.render(message)
         wamids: list[str] = []
         try:
-            for body in render.render(message):
-                wamids.append(await self._post({**to, **body}))
-            for file in message.files:
-                wamids.append(await self._send_file(to, file))
+            for part, body in enumerate(bodies):
+                wamids.append(await self._post({**to, **body, **callback_data(ref, part)}))
+            for part, file in enumerate(message.files, start=len(bodies)):
+                wamids.append(await self._send_file(to, file, callback_data(ref, part)))
         except _WindowClosed:
             if not wamids:  # nothing went yet: announce it and wait, as outside the window
                 await self.announce(to, message)
             raise WaitForWindow("whatsapp: window closed") from None
+        except _Unsure as error:  # the call may have gone: a status carrying its tag would prove it
+            done = len(wamids)
+            tag = callback_data(ref, done).get("biz_opaque_callback_data")
+            after = render.remainder(message, done + 1) if done + 1 < render.parts(message) else None
+            raise DeliveryError(error.reason, retry_after=self.grace if tag else None,
+                                rest=render.remainder(message, done),
+                                proof=Proof(tag, after) if tag else None) from None
+        except DeliveryError as error:  # what went before the failed call is not sent again
+            error.rest = render.remainder(message, len(wamids))
+            raise
         return wamids
 
     async def announce(self, to: dict[str, Any], message: Outbound) -> None:
@@ -251,11 +275,13 @@ class WhatsAppSender:
                 log.info("whatsapp template sent kind=%s", message.notice)
             except _WindowClosed:
                 pass
+            except _Unsure as error:  # may have gone: at worst the person gets the doorbell twice
+                log.warning("whatsapp template answer lost (%s): the message waits for the person", error.reason)
             except DeliveryError as error:
                 log.error("whatsapp template not sent (%s): the message waits for the person", error.reason)
         raise WaitForWindow("whatsapp: outside the 24-hour window")
 
-    async def _send_file(self, to: dict[str, Any], file: FileRef) -> str:
+    async def _send_file(self, to: dict[str, Any], file: FileRef, tag: dict[str, str]) -> str:
         path = media.path_of(self.uploads_dir, file.ref)
         if path is None:
             raise DeliveryError("whatsapp: file missing from the uploads folder")
@@ -272,12 +298,14 @@ class WhatsAppSender:
         body: dict[str, Any] = {"id": media_id}
         if kind == "document":
             body["filename"] = file.name or path.name
-        return await self._post({**to, "type": kind, kind: body})
+        return await self._post({**to, "type": kind, kind: body, **tag})
 
     async def _post(self, body: dict[str, Any]) -> str:
         try:
             return await self.client.send(body)
         except GraphUnavailable as error:
+            if error.unsure:
+                raise _Unsure(f"whatsapp: {error}") from error
             raise DeliveryError(f"whatsapp: {error}") from error
         except GraphError as error:
             raise self._error(error) from error
@@ -311,6 +339,35 @@ class _WindowClosed(Exception):
     """Meta says the 24-hour window is closed (131047), though Bab thought it open."""
 
 
+class _Unsure(Exception):
+    """A send whose answer was lost (timeout, reset, 5xx): it may have gone."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+CALLBACK_PREFIX = "bab:"
+MAX_CALLBACK = 512  # Meta's limit for biz_opaque_callback_data (characters; it was 256 before)
+
+
+def callback_data(ref: str, part: int) -> dict[str, str]:
+    """The `biz_opaque_callback_data` field for one call of an outbox message ('bab:<row>:<attempt>:<part>');
+    no field without a ref. Ids only: Meta hands the string to every app subscribed to the number's webhooks."""
+    if not ref:
+        return {}
+    value = f"{CALLBACK_PREFIX}{ref}:{part}"
+    return {"biz_opaque_callback_data": value} if len(value) <= MAX_CALLBACK else {}
+
+
+def outbox_id_of(callback: str | None) -> int | None:
+    """The outbox row a status's callback data names, or None when it is not one of ours."""
+    if not callback or not callback.startswith(CALLBACK_PREFIX):
+        return None
+    head = callback[len(CALLBACK_PREFIX):].split(":", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
 class WhatsAppChannel:
     """One business number: the webhook routes, the processor of stored bodies, and the sender."""
 
@@ -321,7 +378,7 @@ class WhatsAppChannel:
         self.clock = clock
         self.inbox = inbox
         self.client = GraphClient(settings.whatsapp_api_base_url, settings.whatsapp_token,
-                                  settings.whatsapp_phone_number_id)
+                                  settings.whatsapp_phone_number_id, timeout=settings.whatsapp_timeout)
         self.sender = WhatsAppSender(self.client, self.inbox, settings, clock)
         self._wake = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
@@ -405,7 +462,8 @@ class WhatsAppChannel:
         await asyncio.gather(*(person(items) for items in by_person.values()))
         for delivery, receipt in receipts:
             try:
-                known = await self.inbox.receipt(receipt.wamid, receipt.status, receipt.error_code)
+                known = await self.inbox.receipt(receipt.wamid, receipt.status, receipt.error_code,
+                                                 receipt.callback, outbox_id_of(receipt.callback))
                 if not known and self.clock.now() - delivery.received_at < NOT_YET:
                     not_yet.add(delivery.id)
             except Exception as error:

@@ -31,22 +31,32 @@ class GraphError(Exception):
 
 
 class GraphUnavailable(Exception):
-    """The Graph API could not be reached, timed out or answered 5xx: worth another try later."""
+    """The Graph API could not be reached, timed out or answered 5xx: worth another try later.
+
+    `unsure` when the request may have been carried out all the same (it was sent, and its answer was lost or
+    was a 5xx); False when it never reached Meta (the connection could not be made).
+    """
+
+    def __init__(self, reason: str, unsure: bool = True) -> None:
+        super().__init__(reason)
+        self.unsure = unsure
 
 
 class GraphClient:
     """Calls for one business phone number; never logs the token, message bodies or numbers."""
 
-    def __init__(self, base_url: str, token: str, phone_number_id: str) -> None:
+    def __init__(self, base_url: str, token: str, phone_number_id: str, timeout: float | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.phone_number_id = phone_number_id
         self._headers = {"Authorization": f"Bearer {token}"}
         self._session: aiohttp.ClientSession | None = None
+        self.timeout = TIMEOUT if timeout is None else aiohttp.ClientTimeout(total=timeout,
+                                                                           connect=min(timeout, 10.0))
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             # Several hundred sends may be in flight; the default pool of 100 would queue them.
-            self._session = aiohttp.ClientSession(timeout=TIMEOUT, connector=aiohttp.TCPConnector(limit=256))
+            self._session = aiohttp.ClientSession(timeout=self.timeout, connector=aiohttp.TCPConnector(limit=256))
         return self._session
 
     async def close(self) -> None:
@@ -69,6 +79,8 @@ class GraphClient:
                     raise GraphError(response.status, int(error.get("code") or 0),
                                      str(data.get("details") or error.get("message") or ""))
                 return body
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:  # the request never left
+            raise GraphUnavailable(type(error).__name__, unsure=False) from error
         except (aiohttp.ClientError, TimeoutError) as error:
             raise GraphUnavailable(type(error).__name__) from error
 

@@ -100,6 +100,28 @@ def render(message: Outbound) -> list[dict[str, Any]]:
     return bodies
 
 
+def parts(message: Outbound) -> int:
+    """How many calls the message is sent as: its bodies, then its files."""
+    return len(render(message)) + len(message.files)
+
+
+def remainder(message: Outbound, done: int) -> Outbound | None:
+    """What is left of `message` once its first `done` calls went (bodies, then files); None when none went.
+
+    The bubbles that went carried the line saying it waited, so what is left goes without it.
+    """
+    if done <= 0:
+        return None
+    bodies = render(message)
+    if done >= len(bodies):
+        return replace(message, text="", options=(), waited_at=None, files=message.files[done - len(bodies):])
+    texts = [str((body.get("text") or {}).get("body") or (body.get("interactive") or {}).get("body", {}).get("text")
+                 or "") for body in bodies[done:]]
+    # Buttons or a list ride on the last body and are drawn again from the options; a numbered menu is all text.
+    interactive = bodies[-1]["type"] == "interactive"
+    return replace(message, text="\n".join(texts), options=message.options if interactive else (), waited_at=None)
+
+
 def merge(messages: Sequence[Outbound]) -> Outbound | None:
     """Several queued messages to one person as one (the pair rate allows one message every six seconds):
     texts joined, the last one's buttons kept; None when buttons before the last one would be lost."""

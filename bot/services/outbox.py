@@ -14,6 +14,11 @@ nobody else; when a recipient would have to wait anyway, consecutive messages ar
 sender knows how. A channel with more than `horizon` seconds of sends already reserved is not claimed for until
 it drains, and a recipient whose next slot lies beyond it goes back to the outbox until then, so a lease never
 expires on a message that is only waiting for its slot.
+
+Repeats are kept rare: a sender that fails after some of a message's calls went says what is left (`rest`), which
+the row keeps (payload key "resume") so that a retry does not send those calls again; a sender whose channel echoes
+a tag of ours in its receipts (`send_tagged`, WhatsApp) says when a failed call may have gone (`proof`), and the
+row waits the sender's grace delay for a receipt that would prove it (see `WhatsAppInbox.receipt`).
 """
 
 from __future__ import annotations
@@ -106,19 +111,33 @@ _LEASED = (update(tables.OutboxMessage).where(tables.OutboxMessage.id.in_(bindpa
            .values(next_attempt_at=bindparam("until"), attempts=tables.OutboxMessage.attempts + 1))
 
 
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """A call whose answer was lost (it may have gone): the reference the channel echoes in its receipts for it,
+    and what is left to send once a receipt proves it went (None: nothing, the message is then delivered)."""
+
+    ref: str
+    after: Outbound | None
+
+
 class DeliveryError(Exception):
     """A send failed; `retry_after` (seconds) when the channel said when to come back.
 
     `scope="channel"` when the whole channel is throttled (a bot or number over its rate, e.g. WhatsApp 130429):
     the channel's pacer pauses, and the message is tried again then without counting it as a failed attempt.
+    `rest`: what is left to send when the message's first parts went out (None: try it whole), so that a retry
+    does not repeat them. `proof`: the failed call may have gone, and a receipt carrying `proof.ref` would say so.
     """
 
     def __init__(self, reason: str, retry_after: float | None = None, *,
-                 scope: Literal["recipient", "channel"] = "recipient") -> None:
+                 scope: Literal["recipient", "channel"] = "recipient", rest: Outbound | None = None,
+                 proof: Proof | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
         self.scope = scope
+        self.rest = rest
+        self.proof = proof
 
 
 class Unreachable(Exception):
@@ -140,6 +159,14 @@ class Sender(Protocol):
 
         Raises DeliveryError (retry), Unreachable (never again) or WaitForWindow (when the person writes).
         """
+        ...
+
+
+class TaggedSender(Sender, Protocol):
+    """A sender whose channel echoes a reference of ours in its receipts (WhatsApp's biz_opaque_callback_data)."""
+
+    async def send_tagged(self, external_id: str, message: Outbound, ref: str) -> Sequence[str] | None:
+        """`send`, with `ref` (ids only: 'outbox id:attempt') carried by every call, a part number appended."""
         ...
 
 
@@ -173,8 +200,34 @@ class Claimed:
     identity_id: int
     channel: str
     external_id: str
-    payload: Outbound  # the typed message, read from the row's JSON when it was claimed
+    payload: Outbound  # the typed message, read from the row's JSON when it was claimed (what is left of it)
     attempts: int
+    stored: Mapping[str, Any] = field(default_factory=dict)  # the row's JSON as read
+
+    @property
+    def resumed(self) -> bool:
+        """Whether the row holds a remainder or a proof to wait for (cleared once it is delivered)."""
+        return RESUME in self.stored or PROOF in self.stored
+
+
+RESUME = "resume"  # payload key: what is left to send of a message whose first parts went out
+PROOF = "proof"  # payload key: {"ref", "after"} of a call whose answer was lost (see `Proof`)
+
+
+def claimed_payload(payload: Mapping[str, Any]) -> Outbound:
+    """The message to send for a stored row: what is left of it when its first parts went out, else all of it."""
+    rest = payload.get(RESUME)
+    return Outbound.from_payload(rest if isinstance(rest, dict) else dict(payload))
+
+
+def _claimed(row_id: int, identity_id: int, channel: str, external_id: str, payload: dict[str, Any],
+             attempts: int) -> Claimed:
+    return Claimed(row_id, identity_id, channel, external_id, claimed_payload(payload), attempts, payload)
+
+
+def without_progress(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored message without its remainder and proof (the row is delivered, or sent again whole)."""
+    return {key: value for key, value in payload.items() if key not in (RESUME, PROOF)}
 
 
 @dataclass
@@ -276,8 +329,7 @@ class Dispatcher:
             firsts = (await session.execute(query, parameters)).all()
             if not firsts:
                 return []
-            batches = {row[1]: [Claimed(row[0], row[1], row[2], row[3], Outbound.from_payload(row[4]),
-                                        row[5] + 1)] for row in firsts}
+            batches = {row[1]: [_claimed(row[0], row[1], row[2], row[3], row[4], row[5] + 1)] for row in firsts}
             if self.followers > 0 and any(row[6] for row in firsts):
                 # The pending rows right behind each first one (its own first in line): no lock needed, the
                 # first row's lease keeps every other worker away from them ("no earlier pending").
@@ -291,8 +343,8 @@ class Dispatcher:
                         stopped.add(identity_id)
                         continue
                     head = batch[0]
-                    batch.append(Claimed(row_id, identity_id, head.channel, head.external_id,
-                                         Outbound.from_payload(payload), attempts + 1))
+                    batch.append(_claimed(row_id, identity_id, head.channel, head.external_id, payload,
+                                          attempts + 1))
             # A channel whose delivery is the row itself (the web chat: the browser reads delivered rows) is
             # delivered here, in the claim's transaction: no lease that a crash would leave to expire.
             here = [batch for batch in batches.values() if getattr(self.senders.get(batch[0].channel),
@@ -461,8 +513,14 @@ class Dispatcher:
         values: dict[str, Any]
         ids: Sequence[str] | None = None
         waiting = False
+        progress: DeliveryError | None = None  # a failure after which part of the message is known, or may be, sent
+        sender = self.senders[channel]
+        tagged = getattr(sender, "send_tagged", None)
         try:
-            ids = await self.senders[channel].send(external_id, payload)
+            if callable(tagged):  # ids only: the row and the attempt, never what the message says
+                ids = await tagged(external_id, payload, f"{first.id}:{first.attempts}")
+            else:
+                ids = await sender.send(external_id, payload)
             values = {"status": "sent", "sent_at": self.clock.now(), "last_error": None}
         except Unreachable as error:
             log.warning("outbox unreachable message=%s channel=%s", first.id, channel)
@@ -487,18 +545,27 @@ class Dispatcher:
                 delay = (timedelta(seconds=error.retry_after) if error.retry_after is not None
                          else backoff(first.attempts))
                 failed = first.attempts >= self.max_attempts
-                log.warning("outbox retry message=%s channel=%s attempt=%s failed=%s", first.id, channel,
-                            first.attempts, failed)
+                log.warning("outbox retry message=%s channel=%s attempt=%s failed=%s partial=%s unsure=%s",
+                            first.id, channel, first.attempts, failed, error.rest is not None,
+                            error.proof is not None)
                 values = {"status": "failed" if failed else "pending", "next_attempt_at": now + delay,
                           "last_error": error.reason[:200]}
+            if error.rest is not None or error.proof is not None:
+                progress = error
         except Exception as error:  # a bug in a sender must not kill the loop nor lose the message
             log.exception("outbox sender crashed message=%s channel=%s", first.id, channel)
             values = {"status": "failed" if first.attempts >= self.max_attempts else "pending",
                       "next_attempt_at": now + backoff(first.attempts), "last_error": type(error).__name__}
         sent = bool(values["status"] == "sent")
         outcome = _Outcome()
-        if sent:  # merged messages share the outcome
+        if progress is not None:
+            self._progress(outcome, group, payload, progress, values, now)
+        elif sent:  # merged messages share the outcome
             outcome.sent = [{"id": message.id, **values} for message in group]
+            outcome.statements += [update(outbox).where(outbox.id == message.id)
+                                   .values(payload=without_progress(message.stored))
+                                   .execution_options(synchronize_session=False)  # an encrypted column
+                                   for message in group if message.resumed]
             stamp = self.clock.now()
             outcome.receipts = [tables.ChannelMessage(outbox_id=first.id, channel=channel, external_id=str(one),
                                                       status="accepted", updated_at=stamp) for one in ids or ()]
@@ -511,6 +578,25 @@ class Dispatcher:
         if sent:
             self.on_delivered(channel, external_id)
         return sent
+
+    def _progress(self, outcome: _Outcome, group: Sequence[Claimed], payload: Outbound, error: DeliveryError,
+                  values: dict[str, Any], now: datetime) -> None:
+        """A failure after part of the message went, or may have: the first row keeps what is left to send
+        (and the proof to wait for), so a retry does not repeat what went; merged rows behind it are folded in."""
+        outbox = tables.OutboxMessage
+        first = group[0]
+        stored = dict(first.stored) or first.payload.to_payload()  # a Claimed built without its row's JSON
+        rest = error.rest if error.rest is not None else payload
+        stored[RESUME] = rest.to_payload()
+        stored.pop(PROOF, None)
+        if error.proof is not None:
+            after = error.proof.after
+            stored[PROOF] = {"ref": error.proof.ref, "after": after.to_payload() if after is not None else None}
+        outcome.statements.append(update(outbox).where(outbox.id == first.id).values(payload=stored, **values)
+                                  .execution_options(synchronize_session=False))  # an encrypted column
+        if len(group) > 1:  # their words are in the first row's remainder now: it sends them, or fails for them
+            outcome.statements.append(update(outbox).where(outbox.id.in_([message.id for message in group[1:]]))
+                                      .values(status="sent", sent_at=now, last_error=f"merged into {first.id}"))
 
     async def _record(self, outcome: _Outcome) -> None:
         """Write an outcome; outcomes of sends that end together share one transaction (a write lock each)."""

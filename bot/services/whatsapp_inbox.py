@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.flows.spec import Inbound, InboundKind
 from bot.services.clock import Clock
-from bot.services.outbox import backoff
+from bot.services.outbox import PROOF, RESUME, backoff, without_progress
 from bot.storage import repos, whatsapp_repo
 from bot.storage.whatsapp_repo import Address
 
@@ -37,6 +37,12 @@ class Person:
     key: str  # the identity's external id
     seen: bool  # this message id was handled already (a redelivery)
     inbound: Inbound | None
+
+
+def _attempt_of(callback: str) -> int | None:
+    """The attempt number in callback data 'bab:<row>:<attempt>:<part>', or None."""
+    fields = callback.split(":")
+    return int(fields[2]) if len(fields) == 4 and fields[2].isdigit() else None
 
 
 class WhatsAppInbox:
@@ -82,6 +88,35 @@ class WhatsAppInbox:
         return Person(key, seen, inbound)
 
     @staticmethod
+    async def _proved(session: AsyncSession, outbox_id: int, callback: str, wamid: str, now: datetime) -> bool:
+        """Apply the proof that the call tagged `callback` of outbox row `outbox_id` went.
+
+        False when the row is not ours, or when the attempt that made the call is still being recorded (the
+        status overtook the send's outcome): the status is looked at again in a few seconds, by then the row
+        holds the proof it waits for, or the wamid.
+        """
+        row = await whatsapp_repo.outbox_row(session, outbox_id)
+        if row is None:
+            return False
+        proof = row.payload.get(PROOF)
+        matches = isinstance(proof, dict) and proof.get("ref") == callback
+        if row.status == "pending" and not matches and _attempt_of(callback) == row.attempts:
+            return False  # in flight: its outcome is not written yet
+        await whatsapp_repo.add_receipt(session, outbox_id, wamid, now)  # its later statuses find it by wamid
+        if row.status != "pending" or not isinstance(proof, dict) or not matches:
+            return True  # sent again already (its status came late), or an older call: known, nothing to undo
+        after = proof.get("after")
+        if isinstance(after, dict):  # that call went; what followed it goes now
+            row.payload = {**without_progress(row.payload), RESUME: after}
+            row.next_attempt_at = now
+            log.info("whatsapp lost answer proved outbox=%s: the rest goes now", outbox_id)
+        else:
+            row.payload = without_progress(row.payload)
+            row.status, row.sent_at, row.last_error = "sent", now, None
+            log.info("whatsapp lost answer proved outbox=%s: delivered, not sent again", outbox_id)
+        return True
+
+    @staticmethod
     async def _numbered(session: AsyncSession, key: str, inbound: Inbound) -> Inbound:
         """A number answering the latest message's choices presses that choice (the numbered menu)."""
         identity = await repos.find_identity(session, CHANNEL, key)
@@ -108,11 +143,20 @@ class WhatsAppInbox:
         async with self.sessions() as session:
             return await whatsapp_repo.address_of(session, key)
 
-    async def receipt(self, wamid: str, status: str, error_code: int | None) -> bool:
-        """Record a delivery status; a message refused for the window waits again. False if not known (yet)."""
+    async def receipt(self, wamid: str, status: str, error_code: int | None, callback: str | None = None,
+                      outbox_id: int | None = None) -> bool:
+        """Record a delivery status; a message refused for the window waits again. False if not known (yet).
+
+        A status for a wamid Bab never learnt (the send's answer was lost) is placed by its callback data, which
+        names the outbox row (`outbox_id`) and the call: if that row waits for proof of that very call, the call
+        went, so the row is delivered (or what is left of it goes now) instead of being sent again.
+        """
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
             row = await whatsapp_repo.record_status(session, wamid, status, error_code, now)
+            if row is None and outbox_id is not None and callback is not None and status != "failed":
+                if await self._proved(session, outbox_id, callback, wamid, now):
+                    row = await whatsapp_repo.record_status(session, wamid, status, error_code, now)
             if row is None:
                 return False
             if status == "failed":

@@ -192,3 +192,21 @@ async def last_prompt(session: AsyncSession, identity_id: int) -> tables.OutboxM
         .where(tables.OutboxMessage.identity_id == identity_id, tables.OutboxMessage.status == "sent")
         .order_by(tables.OutboxMessage.id.desc()).limit(1))
     return row if row is not None and row.payload.get("options") else None
+
+
+async def outbox_row(session: AsyncSession, outbox_id: int) -> tables.OutboxMessage | None:
+    """A WhatsApp outbox row, locked for the change a status brings; None if there is none of that id."""
+    row = await session.scalar(select(tables.OutboxMessage).where(tables.OutboxMessage.id == outbox_id,
+                                                                  tables.OutboxMessage.channel == CHANNEL)
+                               .with_for_update())
+    return row
+
+
+async def add_receipt(session: AsyncSession, outbox_id: int, wamid: str, now: datetime) -> None:
+    """Remember a wamid Bab learnt from a status instead of the send's answer (which was lost)."""
+    known = await session.scalar(select(tables.ChannelMessage.id).where(
+        tables.ChannelMessage.channel == CHANNEL, tables.ChannelMessage.external_id == wamid))
+    if known is None:
+        session.add(tables.ChannelMessage(outbox_id=outbox_id, channel=CHANNEL, external_id=wamid,
+                                          status="accepted", updated_at=now))
+        await session.flush()

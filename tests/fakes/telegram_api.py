@@ -3,20 +3,25 @@
 It implements the methods Bab calls (`POST /bot<token>/<method>`, form or multipart bodies, JSON-encoded nested
 fields) and file downloads (`GET /file/bot<token>/<file_path>`, serving the bytes a test put in `files`), records
 every call, queues updates for getUpdates (long polling included), enforces the limits Bab must respect
-(4096-character texts, 64-byte callback data), and injects failures on demand: 429 with retry_after, 5xx, 403, 400.
+(4096-character texts, 64-byte callback data), and injects failures on demand: 429 with retry_after, 5xx, 403, 400,
+or at random (`chaos`, tests/fakes/chaos.py) on the calls that send: timeouts, 429, 5xx, resets and lost
+acknowledgements (delivered, then the answer lost). `raw_updates` queues updates PTB cannot parse.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import struct
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.limits import FloodLimits
+from tests.fakes.chaos import LOST_ACKS, Chaos
+from tests.fakes.limits import MESSAGE_METHODS, FloodLimits
 
 JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "link_preview_options"}
 TOKEN = "123456789:TEST-fake-token_for-bab"
@@ -32,6 +37,7 @@ class Call:
     method: str
     params: dict[str, Any]
     status: int = 200
+    fault: str | None = None  # the chaos fault this call met (a "lost_…" one was delivered all the same)
 
     @property
     def chat_id(self) -> int | None:
@@ -64,6 +70,7 @@ class FakeTelegramAPI:
     rejected: list[str] = field(default_factory=list)  # methods called with a wrong token (answered 401)
     failures: list[Failure] = field(default_factory=list)
     limits: FloodLimits | None = None  # Telegram's flood limits, enforced with 429 when given
+    chaos: Chaos | None = None  # random faults on the calls that send a message
     files: dict[str, bytes] = field(default_factory=dict)  # file id -> content, for getFile and downloads
     webhook_url: str = ""
     confirmed: int = 0  # every update below this id was confirmed by a getUpdates offset
@@ -187,6 +194,10 @@ class FakeTelegramAPI:
         method = request.match_info["method"]
         params = await self._params(request)
         call = Call(method, params)
+        if self.chaos is not None and method in MESSAGE_METHODS:
+            fault = self.chaos.draw()
+            if fault is not None:
+                return await self._chaos(request, call, fault)
         failure = self._failure_for(method, params)
         flood = self.limits.check(method, params.get("chat_id")) if self.limits and not failure else None
         response: web.Response
@@ -213,6 +224,33 @@ class FakeTelegramAPI:
                     response = web.json_response({"ok": True, "result": result})
         if method != "getUpdates":
             await self._record(call)
+        return response
+
+    async def _chaos(self, request: web.Request, call: Call, fault: str) -> web.StreamResponse:
+        """Answer a sending call with a fault; a lost acknowledgement delivers the message first."""
+        assert self.chaos is not None
+        call.fault = fault
+        response: web.StreamResponse
+        if fault in LOST_ACKS:
+            handler = getattr(self, f"_m_{call.method}")
+            result = handler(call.params)
+            if isinstance(result, web.Response):  # refused anyway: no acknowledgement to lose
+                call.status = result.status
+                await self._record(call)
+                return result
+            await self._record(call)  # delivered: status 200 in `calls`, the client learns nothing of it
+            response = web.json_response({"ok": True, "result": result})
+        else:
+            call.status = {"throttle": 429, "5xx": 502}.get(fault, 0)
+            await self._record(call)
+            response = (self._error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+                        if fault == "throttle" else self._error(502, "Bad Gateway"))
+        if fault in ("timeout", "lost_late"):
+            await asyncio.sleep(self.chaos.delay)  # the client has given up by then
+        elif fault in ("reset", "lost_reset"):
+            _reset(request)
+        elif fault == "lost_5xx":
+            response = self._error(500, "Internal Server Error")
         return response
 
     async def _download(self, request: web.Request) -> web.Response:
@@ -321,6 +359,16 @@ class FakeTelegramAPI:
             if not 1 <= len(command["command"]) <= 32 or not 1 <= len(command["description"]) <= 256:
                 return self._error(400, "Bad Request: BOT_COMMAND_INVALID")
         return True
+
+
+def _reset(request: web.Request) -> None:
+    """Drop the connection with a RST, as a dropped peer would; the answer never reaches the client."""
+    transport = request.transport
+    if transport is not None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
 
 
 # --- updates as Telegram sends them ---------------------------------------------------------------------------

@@ -4,7 +4,10 @@ It serves what Bab calls — `POST /<ver>/<phone_number_id>/messages` (messages,
 `POST /<ver>/<phone_number_id>/media` (upload), `GET /<ver>/<media_id>` (media URL) and the media URL itself —
 requires the bearer token on every call, validates bodies against Meta's documented limits, enforces the 24-hour
 customer service window and, optionally, the throughput and pair rate limits, and injects Graph errors, bare 5xx
-answers and connection resets on demand. Every request is recorded as a `Call`.
+answers and connection resets on demand, or at random (`chaos`, tests/fakes/chaos.py: timeouts, 130429, 5xx, resets
+and lost acknowledgements, where the message is accepted and the answer lost). With `status_webhook` set, every
+accepted message gets a signed "sent" status webhook posted there, carrying its `biz_opaque_callback_data`, as
+Meta does. Every request is recorded as a `Call`.
 
 Sources: Meta's pages under developers.facebook.com/documentation/business-messaging/whatsapp/ (messages/*,
 business-scoped-user-ids, throughput, support/error-codes, business-phone-numbers/media, typing-indicators), read
@@ -33,8 +36,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+import aiohttp
 from aiohttp import web
 
+from tests.fakes import whatsapp_payloads as wp
+from tests.fakes.chaos import LOST_ACKS, Chaos
 from tests.fakes.whatsapp_payloads import (
     BSUID_RE,
     ERRORS,
@@ -90,6 +96,7 @@ class Call:
     status: int = 200
     response: Any = None
     error_code: int | None = None  # the Graph error code when refused
+    fault: str | None = None  # the chaos fault this call met (a "lost_…" one was accepted all the same)
 
     @property
     def ok(self) -> bool:
@@ -351,6 +358,11 @@ class FakeGraphAPI:
     media: dict[str, Media] = field(default_factory=dict)
     last_inbound: dict[str, float] = field(default_factory=dict)  # address → epoch of the user's last message
     limit_errors: int = 0  # calls refused by `limits` (130429 or 131056)
+    chaos: Chaos | None = None  # random faults on the sends
+    status_webhook: str = ""  # where "sent" statuses are posted (Bab's /whatsapp/webhook), if anywhere
+    app_secret: str = wp.APP_SECRET  # signs the status webhooks
+    statuses_posted: int = 0
+    _posting: set[asyncio.Task[None]] = field(default_factory=set)
     url: str = ""
     _aliases: dict[str, set[str]] = field(default_factory=dict)
     _downloads: dict[str, tuple[str, float]] = field(default_factory=dict)  # opaque → (media id, issued at)
@@ -376,8 +388,14 @@ class FakeGraphAPI:
         return self.url
 
     async def close(self) -> None:
+        await self.settle()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def settle(self) -> None:
+        """Wait until every status webhook due so far was posted (and answered)."""
+        while self._posting:
+            await asyncio.gather(*list(self._posting), return_exceptions=True)
 
     @property
     def base_url(self) -> str:
@@ -593,7 +611,10 @@ class FakeGraphAPI:
                 return await self._refuse(call, refusal)
             return await self._answer(call, {"success": True})
         addresses = self.identities(call.address) if call.address else set()
-        failure = self._take_failure("send", addresses)
+        fault = self.chaos.draw() if self.chaos is not None else None
+        if fault is not None and fault not in LOST_ACKS:
+            return await self._chaos(request, call, fault)
+        failure = self._take_failure("send", addresses) if fault is None else None
         if failure is not None:
             return await self._injected(request, failure, call)
         try:
@@ -608,8 +629,61 @@ class FakeGraphAPI:
         # to a BSUID; with both, the phone takes precedence.
         contact = {"input": to, "wa_id": address_of(str(to))} if to is not None else \
             {"input": recipient, "user_id": recipient}
-        return await self._answer(call, {"messaging_product": "whatsapp", "contacts": [contact],
-                                         "messages": [{"id": wamid(call.address, outbound=True)}]})
+        message_id = wamid(call.address, outbound=True)
+        answer = {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": message_id}]}
+        self._post_status(call, message_id)
+        if fault is not None:  # accepted; the answer is what gets lost
+            call.fault = fault
+            call.response = answer
+            await self._record(call)
+            return await self._chaos(request, call, fault)
+        return await self._answer(call, answer)
+
+    async def _chaos(self, request: web.Request, call: Call, fault: str) -> web.StreamResponse:
+        """Answer a send with a random fault (after `_messages` accepted it, for a lost acknowledgement)."""
+        assert self.chaos is not None
+        if fault not in LOST_ACKS:
+            call.fault = fault
+            call.status = {"throttle": 400, "5xx": 503}.get(fault, 0)
+            if fault == "throttle":
+                call.error_code = 130429
+            await self._record(call)
+        if fault in ("timeout", "lost_late"):
+            await asyncio.sleep(self.chaos.delay)  # the client has given up by then
+            return web.json_response(call.response or {})
+        if fault in ("reset", "lost_reset"):
+            transport = request.transport
+            if transport is not None:
+                sock = transport.get_extra_info("socket")
+                if sock is not None:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                transport.abort()
+            return web.Response(status=500)  # never reaches the client
+        if fault == "throttle":
+            return self._graph_error(_Refusal(130429, ERRORS[130429].details))
+        return web.Response(status=503 if fault == "5xx" else 500, text="Service Unavailable",
+                            content_type="text/html")
+
+    def _post_status(self, call: Call, message_id: str) -> None:
+        """Post the "sent" status of an accepted message to `status_webhook` in the background, as Meta does."""
+        if not self.status_webhook:
+            return
+        address = call.address or ""
+        user = wp.WaUser(user_id=address, wa_id=None) if BSUID_RE.match(address) else \
+            wp.WaUser(user_id=f"MA.{address}", wa_id=address)
+        callback = call.body.get("biz_opaque_callback_data")
+        status = wp.status(user, message_id, "sent", biz_opaque_callback_data=str(callback) if callback else None)
+        body, headers = wp.signed(wp.envelope(status), self.app_secret)
+
+        async def post() -> None:
+            async with aiohttp.ClientSession() as session, \
+                    session.post(self.status_webhook, data=body, headers=headers) as response:
+                assert response.status == 200, response.status
+            self.statuses_posted += 1
+
+        task = asyncio.create_task(post())
+        self._posting.add(task)
+        task.add_done_callback(self._posting.discard)
 
     def _check_limits(self, address: str, now: float) -> None:
         if self.limits is None:
@@ -659,6 +733,10 @@ class FakeGraphAPI:
                 raise _Refusal(131009, "Invalid WhatsApp phone number.")
         elif not isinstance(recipient, str) or not BSUID_RE.match(recipient):
             raise _Refusal(131009, "Param recipient must be a business-scoped user ID (CC.alphanumerics).")
+        callback = body.get("biz_opaque_callback_data")
+        # Meta: messages API reference, "An arbitrary 512B string, useful for tracking" (256 before, changelog).
+        if callback is not None and (not isinstance(callback, str) or len(callback.encode()) > 512):
+            raise _Refusal(100, _param("biz_opaque_callback_data", 512))
         context = body.get("context")
         if context is not None and not (isinstance(context, dict) and isinstance(context.get("message_id"), str)):
             raise _Refusal(100, "The parameter context['message_id'] is required.")

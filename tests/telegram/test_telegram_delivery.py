@@ -216,3 +216,28 @@ def test_settings_read_the_telegram_variables(tmp_path: Path) -> None:
     assert webhook_secret(load_settings({**env, "TELEGRAM_WEBHOOK_SECRET": "s3cr3t"}, env_file=None)) == "s3cr3t"
     plain = load_settings({"BAB_DATA_DIR": str(tmp_path)}, env_file=None)
     assert plain.telegram_bot_token is None and plain.telegram_api_base_url == "https://api.telegram.org/bot"
+
+
+async def test_a_long_message_whose_second_part_fails_is_not_sent_again_from_the_start(
+        citizen: TelegramCitizen, clock: FixedClock) -> None:
+    from tests.fakes.chaos import Chaos
+
+    await citizen.say("Bonjour")
+    message = Outbound(text="Début\n" + "a" * 4000 + "\n" + "b" * 200 + "\nFin", locale="fr",
+                       options=(("ok", "OK"),))
+    pieces = split_text(message.text)
+    assert len(pieces) == 2
+    async with citizen.bab.sessions() as session, session.begin():
+        identity = await session.scalar(select(tables.Identity))
+        assert identity is not None
+        await repos.enqueue(session, identity.id, "telegram", message, clock.now())
+    citizen.api.chaos = Chaos(plan=[None, "5xx"])  # the first part goes, the second is refused
+    assert [call.params["text"] for call in await citizen.replies()] == pieces[:1]
+    rows = await outbox(citizen.bab)
+    assert rows[-1].status == "pending" and rows[-1].payload["resume"]["text"] == pieces[1]
+    clock.advance(seconds=3)
+    again = await citizen.replies()
+    assert [call.params["text"] for call in again] == pieces[1:]  # only what was left, with the buttons
+    assert again[0].buttons
+    done = (await outbox(citizen.bab))[-1]
+    assert done.status == "sent" and "resume" not in done.payload and done.payload["text"] == message.text
