@@ -1,5 +1,6 @@
 """Measure the public transparency page over many requests: the figures computed once from the requests and
-their event log (cold), then the page, a region's page and the CSV served from the cache, over real HTTP.
+their event log (cold), then the page, a region's page and the CSV served from the cache, over real HTTP; then a
+worker started anew on the same database, whose first page comes from the figures stored there.
 
 Run with `.venv/bin/python benchmarks/bench_transparency.py` (a throwaway SQLite database). BENCH_REQUESTS sets
 how many requests are inserted (default 1,000,000), with bulk SQL: spread over every commune and a year, six in
@@ -117,6 +118,31 @@ async def measure(settings: Settings, export: bool) -> dict[str, float]:
     return found
 
 
+async def restarted(settings: Settings) -> dict[str, float]:
+    """A worker started anew on the same database: its first page comes from the stored figures."""
+    started = time.perf_counter()
+    bab = await build(settings, clock=FixedClock(NOW))
+    found = {"restart: build (migrations checked, directory loaded)": (time.perf_counter() - started) * 1000}
+    runner = web.AppRunner(web_app(bab, dispatch=False), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    async with ClientSession(f"http://127.0.0.1:{port}") as client:
+        for name in ("restart: first page (stored figures)", "restart: second page"):
+            started = time.perf_counter()
+            async with client.get("/transparency?lang=fr") as response:
+                assert response.status == 200
+                await response.read()
+            found[name] = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    await bab.transparency.stored()
+    found["restart: stored figures read and decoded"] = (time.perf_counter() - started) * 1000
+    await runner.cleanup()
+    await bab.close()
+    return found
+
+
 async def main() -> None:
     count = int(os.environ.get("BENCH_REQUESTS", "1000000"))
     with tempfile.TemporaryDirectory() as folder:
@@ -126,6 +152,8 @@ async def main() -> None:
               f"{count:,} requests on SQLite")
         print(f"seeded in {await seed(settings, count):.1f} s")
         for name, value in (await measure(settings, os.environ.get("BENCH_EXPORT") == "1")).items():
+            print(f"{name:40} {value:10.1f} ms")
+        for name, value in (await restarted(settings)).items():
             print(f"{name:40} {value:10.1f} ms")
 
 

@@ -231,8 +231,8 @@ async def serve(settings: Settings, stopped: asyncio.Event | None = None) -> Non
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
-    # The transparency figures are computed once now, so the first visitor of /transparency does not wait.
-    figures = asyncio.create_task(bab.transparency.refresh())
+    # The stored transparency figures are served at once; counted again now only when old or missing.
+    figures = asyncio.create_task(bab.transparency.warm())
     if bab.telegram is not None:  # polling, or setWebhook; stopped by bab.close()
         bab.telegram.start(bab.conversations)
     scheduler = Scheduler(bab.jobs, bab.clock, retention=bab.retention, purge_hour=settings.purge_hour) \

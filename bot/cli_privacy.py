@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.storage.keystore import Rotation
 
 
 def add_privacy_parser(commands: Any) -> None:
@@ -30,6 +34,25 @@ def moment(text: str) -> datetime:
     """An ISO date or datetime; naive values are UTC."""
     found = datetime.fromisoformat(text)
     return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
+
+
+def rotation_report(done: Rotation, uploads_dir: Path) -> str:
+    """What `bab privacy rotate-key` did, for the operator: counts, the uploads folder, and what to do next."""
+    changed = ", ".join(f"{name} {count}" for name, count in done.columns.items() if count)
+    lines = [f"Re-encrypted with the first key: {done.total} values and files"
+             f"{' (' + changed + f', files {done.files})' if done.total else ''}."]
+    if done.leftovers:
+        lines.append(f"Removed {done.leftovers} temporary files left by an interrupted run.")
+    if done.folder_missing and done.files_named:
+        lines.append(f"INCOMPLETE: the uploads folder {uploads_dir} does not exist, yet the database names "
+                     f"{done.files_named} files. They were not re-encrypted, and the key check stays under the older "
+                     "key, so it is still required at start-up. Run it where BAB_DATA_DIR is the workers' one.")
+        return "\n".join(lines)
+    if done.folder_missing:
+        lines.append(f"No uploads folder at {uploads_dir}: the database names no file, so there was none to "
+                     "re-encrypt.")
+    lines.append("Run it again: 0 means nothing is left under an older key, which can then leave BAB_DATA_KEYS.")
+    return "\n".join(lines)
 
 
 async def run_privacy(settings: Settings, args: argparse.Namespace) -> int:
@@ -63,10 +86,9 @@ async def run_privacy(settings: Settings, args: argparse.Namespace) -> int:
             from bot.storage import keystore
 
             done = await keystore.rotate(bab.engine, settings.uploads_dir, batch=max(1, args.batch))
-            changed = ", ".join(f"{name} {count}" for name, count in done.columns.items() if count)
-            print(f"Re-encrypted with the first key: {done.total} values and files"
-                  f"{' (' + changed + f', files {done.files})' if done.total else ''}. "
-                  "Run it again: 0 means nothing is left under an older key, which can then leave BAB_DATA_KEYS.")
+            print(rotation_report(done, settings.uploads_dir))
+            if not done.complete:
+                return 1
         elif args.action == "audit":
             from bot.services.audit_log import events, to_csv
 

@@ -21,6 +21,7 @@ from bot.domain.validation import MAX_MESSAGE_CHARS, Invalid, clean_text
 from bot.flows.desk_views import DeskData
 from bot.flows.spec import (
     Effect,
+    Forget,
     Inbound,
     InboundKind,
     Option,
@@ -60,6 +61,7 @@ class Context:
     rules: Mapping[str, Rule] = field(default_factory=lambda: RULES)  # the deadline rules in force, for the texts
     desk: DeskData | None = None  # for a linked staff member: what the desk's steps decide from
     privacy: PrivacyFacts = field(default_factory=PrivacyFacts)  # retention and CNDP receipt, for the notices
+    objections: frozenset[str] = frozenset()  # optional data the citizen objected to: the forms do not ask it
 
 
 @dataclass(slots=True)
@@ -233,13 +235,60 @@ def on_go(name: str) -> Callable[[GoHandler], GoHandler]:
 
 
 def run_go(turn: Turn, choice_id: str) -> None:
-    """Carry out a 'go:' button; an unknown one is answered as a stale button."""
+    """Carry out a 'go:' button; an unknown one is answered as a stale button. A form in progress that the
+    button leads away from is suspended, not dropped: the menu then offers to go on with it."""
     _, name, *args = choice_id.split(":")
     handler = GO_HANDLERS.get(name)
     if handler is None:
         turn.stale()
-    else:
-        handler(turn, args)
+        return
+    draft = draft_of(turn.state)
+    if draft is not None:  # before the handler runs: the menu it may show offers to continue the form
+        suspend(turn.state, draft)
+    handler(turn, args)
+    if draft is not None and draft_of(turn.state) == draft and turn.state.suspended[-1:] == [draft]:
+        turn.state.suspended.pop()  # the button left the form where it was: nothing to continue later
+
+
+# Forms whose answers a notice's button must not drop: flow id → msgid of the line the menu shows while the form
+# waits ("Your request for information is not sent yet…"), registered in bot/flows/menu.py.
+DRAFTS: dict[str, str] = {}
+SUSPENDED_MAX = 3  # forms kept at once; a fourth drops the oldest (a notice inside a notice inside a notice…)
+
+
+def draft_of(state: State) -> dict[str, Any] | None:
+    """The form in progress `state` holds (its place and answers), or None when nothing typed would be lost."""
+    if state.flow == "lang":  # the language chooser holds the form it interrupted (`run_global`'s "saved")
+        saved = state.scratch.get("saved") or {}
+        return dict(saved) if saved.get("flow") in DRAFTS and saved.get("answers") else None
+    if state.flow not in DRAFTS or not state.answers:
+        return None
+    return {"flow": state.flow, "step": state.step, "answers": dict(state.answers),
+            "scratch": dict(state.scratch), "history": list(state.history)}
+
+
+def suspend(state: State, draft: dict[str, Any]) -> None:
+    """Keep `draft` for later, newest last, at most SUSPENDED_MAX of them."""
+    state.suspended = [*state.suspended, draft][-SUSPENDED_MAX:]
+
+
+def resume_draft(turn: Turn) -> bool:
+    """Go back to the newest suspended form, where it was, and ask its question again; False when none waits."""
+    state = turn.state
+    while state.suspended:
+        draft = state.suspended.pop()
+        flow, step = draft.get("flow"), draft.get("step")
+        if flow not in FLOWS or step not in FLOWS[str(flow)].steps:  # a flow changed since: nothing to go back to
+            continue
+        state.flow, state.step = str(flow), str(step)
+        state.answers = dict(draft.get("answers") or {})
+        state.scratch = dict(draft.get("scratch") or {})
+        state.history = list(draft.get("history") or [])
+        renew(state)
+        turn.say(N_("Let us go on where we were."))
+        turn.prompt()
+        return True
+    return False
 
 
 def first_locale(inbound: Inbound, default: str) -> str:
@@ -350,6 +399,8 @@ def advance(state: State, inbound: Inbound, ctx: Context) -> tuple[State, list[E
         turn.stale()
         return turn.state, turn.effects
     step.handle(turn, inbound)
+    if any(isinstance(effect, Forget) for effect in turn.effects):
+        turn.state.suspended = []  # erasing the person's data erases the forms they left too (law 09-08)
     return turn.state, turn.effects
 
 
@@ -364,6 +415,9 @@ def run_global(turn: Turn, command: str) -> None:
         turn.go("menu:main", remember=False)
     elif command == "cancel":
         if state.flow not in (None, "menu"):
+            turn.say(N_("Cancelled. Nothing was sent."))
+        elif state.suspended:  # at the menu, cancel drops the form it offers to continue
+            state.suspended.pop()
             turn.say(N_("Cancelled. Nothing was sent."))
         turn.go("menu:main", remember=False)
     elif command == "back":

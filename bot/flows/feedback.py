@@ -1,13 +1,18 @@
-"""Complaint, observation or suggestion to a collectivity (decree 2-17-265)."""
+"""Complaint, observation or suggestion to a collectivity (decree 2-17-265).
+
+The photo, the location and the contact are optional: what the citizen objected to (`ctx.objections`, see
+bot/flows/privacy.py) is not asked, not offered in the edit menu, and dropped from a draft before it is sent."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from bot.domain.privacy_facts import confirmation_line
 from bot.domain.validation import Invalid, check_free_text, check_phone_or_email
 from bot.flows.confirm import confirm_handler, edit_handler, label_of
-from bot.flows.engine import Ask, Choose, Flow, Turn, register
+from bot.flows.engine import Ask, Choose, Flow, Turn, option_rows, register, wrong_kind
 from bot.flows.places import PickPlace, place_label
-from bot.flows.spec import InboundKind, Option
+from bot.flows.spec import Inbound, InboundKind, Option
 from bot.i18n import N_
 
 KIND_OPTIONS = (
@@ -51,7 +56,71 @@ def after_place(turn: Turn) -> str:
 
 
 def after_service(turn: Turn) -> str:
-    return "media" if said(turn, "description") else "description"
+    return after_description(turn) if said(turn, "description") else "description"
+
+
+def after_description(turn: Turn) -> str:
+    """The media step, unless the citizen objected to both photos and locations."""
+    return after_media(turn) if {"photos", "location"} <= turn.ctx.objections else "media"
+
+
+def after_media(turn: Turn) -> str:
+    return "confirm" if "contact" in turn.ctx.objections else "contact"
+
+
+def without_objected(turn: Turn) -> None:
+    """Drop from the draft what the citizen objected to (a draft may predate the objection)."""
+    answers, objected = turn.state.answers, turn.ctx.objections
+    if "contact" in objected:
+        answers.pop("contact", None)
+    media = answers.get("media")
+    if isinstance(media, dict) and (("photos" in objected and "attachment_id" in media)
+                                    or ("location" in objected and "lat" in media)):
+        answers.pop("media", None)
+
+
+def edit_options(turn: Turn) -> tuple[Option, ...]:
+    """What can be changed: not what the citizen objected to."""
+    hidden = {"contact"} & turn.ctx.objections
+    if {"photos", "location"} <= turn.ctx.objections:
+        hidden.add("media")
+    return tuple(option for option in EDIT_OPTIONS if option.id not in hidden)
+
+
+MEDIA_QUESTIONS = {  # by what the citizen objected to
+    frozenset(): N_("You can add a photo or share the location of the problem. Otherwise tap Skip."),
+    frozenset({"photos"}): N_("You can share the location of the problem. Otherwise tap Skip."),
+    frozenset({"location"}): N_("You can add a photo of the problem. Otherwise tap Skip."),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Media(Ask):
+    """The optional photo or location, asking only for what the citizen did not object to."""
+
+    def refused(self, turn: Turn) -> frozenset[InboundKind]:
+        objected = turn.ctx.objections
+        return frozenset({*([InboundKind.PHOTO] if "photos" in objected else []),
+                          *([InboundKind.LOCATION] if "location" in objected else [])})
+
+    def prompt(self, turn: Turn) -> None:
+        question = MEDIA_QUESTIONS.get(frozenset({"photos", "location"} & turn.ctx.objections), self.question)
+        buttons = (self.skip,) if self.skip else ()
+        turn.say_text(turn.t(question), option_rows(turn, buttons), with_version=True)
+
+    def handle(self, turn: Turn, inbound: Inbound) -> None:
+        if inbound.kind in self.refused(turn):
+            wrong_kind(turn, inbound, expects_choice=False)
+            return
+        super(Media, self).handle(turn, inbound)
+
+
+def on_confirm(turn: Turn, option: Option) -> bool:
+    without_objected(turn)
+    return send_or_cancel(turn, option)
+
+
+send_or_cancel = confirm_handler(lambda turn: str(turn.state.answers.get("kind", "complaint")))
 
 
 def no_text_here(text: str, turn: Turn) -> object:
@@ -59,6 +128,7 @@ def no_text_here(text: str, turn: Turn) -> object:
 
 
 def summary(turn: Turn) -> str:
+    without_objected(turn)  # what will be sent: never what the citizen objected to
     answers = turn.state.answers
     t = turn.t
     place = turn.ctx.directory.get(str(answers.get("place", "")))
@@ -101,13 +171,13 @@ register(Flow(id="feedback", start="kind", steps={
         id="description",
         question=N_("Describe what happened or what you propose, with the place (street, neighbourhood) and "
                     "since when:"),
-        save="description", next="media",
+        save="description", next=after_description,
         check=lambda text, turn: check_free_text(text, min_chars=10, max_chars=4000),
     ),
-    "media": Ask(
+    "media": Media(
         id="media",
         question=N_("You can add a photo or share the location of the problem. Otherwise tap Skip."),
-        save="media", next="contact", skip=SKIP_MEDIA, check=no_text_here,
+        save="media", next=after_media, skip=SKIP_MEDIA, check=no_text_here,
         accepts=frozenset({InboundKind.TEXT, InboundKind.PHOTO, InboundKind.LOCATION}),
     ),
     "contact": Ask(
@@ -117,7 +187,7 @@ register(Flow(id="feedback", start="kind", steps={
         save="contact", next="confirm", skip=SKIP_CONTACT,
         check=lambda text, turn: check_phone_or_email(text),
     ),
-    "confirm": Choose(id="confirm", question=summary, options=CONFIRM_OPTIONS, on_choose=confirm_handler(lambda turn: str(turn.state.answers.get("kind", "complaint"))), next="edit"),
-    "edit": Choose(id="edit", question=N_("What would you like to change?"), options=EDIT_OPTIONS,
+    "confirm": Choose(id="confirm", question=summary, options=CONFIRM_OPTIONS, on_choose=on_confirm, next="edit"),
+    "edit": Choose(id="edit", question=N_("What would you like to change?"), options=edit_options,
                    on_choose=edit_handler("feedback")),
 }))

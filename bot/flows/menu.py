@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from bot.flows.delays import delays
 from bot.flows.engine import (
+    DRAFTS,
+    FLOW_COMMANDS,
     FLOWS,
     Choose,
     Flow,
     Turn,
     free_text,
     register,
+    resume_draft,
     resume_saved,
 )
 from bot.flows.spec import Option
@@ -19,16 +22,32 @@ MENU_OPTIONS = (
     Option("access", N_("Request information")),
     Option("feedback", N_("Complaint, observation or suggestion")),
     Option("mine", N_("My requests")),
+    Option("mydata", N_("My data")),  # what the /mydata command opens (bot/flows/privacy.py)
     Option("help", N_("Help")),
 )
 
 
 DESK_OPTION = Option("desk", N_("Inbox (staff)"))
+RESUME_OPTION = Option("resume", N_("Continue my request"))
+
+# The citizen's forms a notice's button suspends instead of dropping, each with the line the menu shows while
+# it waits (a whole sentence per form, so that each language can agree it with its noun).
+DRAFTS.update({
+    "access": N_("Your request for information is not sent yet: your answers are kept. Tap “Continue my "
+                 "request” to finish it."),
+    "feedback": N_("Your complaint, observation or suggestion is not sent yet: your answers are kept. Tap "
+                   "“Continue my request” to finish it."),
+    "complain": N_("Your complaint to the head of the collectivity is not sent yet: your answers are kept. Tap "
+                   "“Continue my request” to finish it."),
+})
 
 
 def menu_options(turn: Turn) -> tuple[Option, ...]:
-    """The menu (with the inbox for staff), plus the other languages until the user has confirmed one."""
+    """The menu (with a suspended form first and the inbox for staff), plus the other languages until the user
+    has confirmed one."""
     options = (DESK_OPTION, *MENU_OPTIONS) if turn.ctx.staff_role else MENU_OPTIONS
+    if turn.state.suspended:
+        options = (RESUME_OPTION, *options)
     if turn.state.locale_confirmed:
         return options
     others = tuple(Option(f"lang:{locale}", LANGUAGE_NAMES[locale], literal=True)
@@ -36,11 +55,22 @@ def menu_options(turn: Turn) -> tuple[Option, ...]:
     return (*options, *others)
 
 
+def waiting_draft(turn: Turn) -> str | None:
+    """The menu's line about the newest suspended form, or None when no form waits."""
+    if not turn.state.suspended:
+        return None
+    message = DRAFTS.get(str(turn.state.suspended[-1].get("flow")))
+    return turn.t(message) if message else None
+
+
 def menu_question(turn: Turn) -> str:
     if turn.state.locale_confirmed:
-        return turn.t(N_("What would you like to do?"))
-    return turn.t(N_("What would you like to do? (I will go on in this language; tap another language below "
-                     "if you prefer.)"))
+        question = turn.t(N_("What would you like to do?"))
+    else:
+        question = turn.t(N_("What would you like to do? (I will go on in this language; tap another language "
+                             "below if you prefer.)"))
+    draft = waiting_draft(turn)
+    return f"{draft}\n\n{question}" if draft else question
 
 
 def on_menu(turn: Turn, option: Option) -> bool:
@@ -54,6 +84,13 @@ def on_menu(turn: Turn, option: Option) -> bool:
     if option.id == "help":
         say_help(turn)
         turn.ask_again()
+        return True
+    if option.id == "resume":
+        if not resume_draft(turn):  # the form's flow is gone (an upgrade): the menu again, without the button
+            turn.ask_again()
+        return True
+    if option.id in FLOW_COMMANDS:  # "my data": the same as typing /mydata
+        FLOW_COMMANDS[option.id](turn)
         return True
     turn.go(f"{option.id}:{FLOWS[option.id].start}", remember=False)
     return True

@@ -205,6 +205,18 @@ def staff_escalation(t: Translator, reference: str, place: str, days_late: int, 
                 notice="staff_reminder", reference=reference, date=t.date(due_on))
 
 
+def staff_escalations_missed(t: Translator, references: Sequence[str]) -> Outbound:
+    """The escalated requests still open that reached a coordinator only now (they joined, or became the level
+    one up, after the escalation): how many, the first references, a button for the first three."""
+    count = len(references)
+    return _out(t, [t(N_("Escalated requests still open that you were not told of: {count}"), count=count)
+                    + _refs(references, count),
+                    t(N_("They are in your scope and long past their due date with no answer. Tap one to open it, "
+                         "or type /overdue to see them all."))],
+                tuple(open_button(reference) for reference in references[:3]), notice="staff_news",
+                reference=references[0] if references else "")
+
+
 def staff_due_moved(t: Translator, reference: str, new: date, old: date) -> Outbound:
     return _out(t, [t(N_("Due date changed for request {reference}: now {new}, was {old} (holiday calendar "
                          "corrected)."), reference=reference, new=t.date(new), old=t.date(old))],

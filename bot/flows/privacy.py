@@ -1,5 +1,5 @@
-"""The citizen's rights over their data (law 09-08): see it (/mydata), correct it, withdraw an optional detail,
-erase it (/forget). Pure decisions; `bot.services.privacy` carries out the effects and says how it went."""
+"""The citizen's rights over their data (law 09-08): see it (/mydata), correct it, object to an optional detail
+(erased from their requests, and not asked again until they allow it again), erase it (/forget). Pure decisions; `bot.services.privacy` carries out the effects and says how it went."""
 
 from __future__ import annotations
 
@@ -54,6 +54,13 @@ CONSENT_OPTIONS = (
     Option("location", N_("Locations")),
     Option("photos", N_("Photos")),
 )
+OBJECTIONS = tuple(option.id for option in CONSENT_OPTIONS)  # what a citizen may object to (citizens.objections)
+# Once objected to, the same detail is offered to be allowed again.
+ALLOW_OPTIONS = {
+    "contact": Option("allow_contact", N_("Ask my contact again")),
+    "location": Option("allow_location", N_("Ask locations again")),
+    "photos": Option("allow_photos", N_("Ask photos again")),
+}
 CONSENT_WHAT = {
     "contact": N_("the phone number or e-mail address you left on your complaints, observations and suggestions"),
     "location": N_("the locations you shared"),
@@ -154,8 +161,27 @@ class CorrectValue:
         turn.go("home", remember=False)
 
 
+def consent_options(turn: Turn) -> tuple[Option, ...]:
+    """Each optional detail: to object to it, or, once objected to, to allow it again."""
+    return (*(ALLOW_OPTIONS[option.id] if option.id in turn.ctx.objections else option
+              for option in CONSENT_OPTIONS), CANCEL)
+
+
+def consent_home_question(turn: Turn) -> str:
+    t = turn.t
+    lines = [t(N_("Which optional detail should be erased from your requests? Your requests stay as they are "
+                  "otherwise."))]
+    if turn.ctx.objections:
+        lines.append(t(N_("Bab no longer asks you for: {what}. You can allow it again below."),
+                       what=", ".join(t(CONSENT_WHAT[what]) for what in OBJECTIONS if what in turn.ctx.objections)))
+    return "\n\n".join(lines)
+
+
 def on_consent(turn: Turn, option: Option) -> bool:
     if option.id == "cancel":
+        turn.go("home", remember=False)
+    elif option.id.startswith("allow_") and option.id[6:] in OBJECTIONS:
+        turn.effects.append(WithdrawConsent(what=option.id[6:], locale=turn.t.locale, restore=True))
         turn.go("home", remember=False)
     else:
         turn.go("consent_confirm", scratch={"what": option.id})
@@ -164,8 +190,9 @@ def on_consent(turn: Turn, option: Option) -> bool:
 
 def consent_question(turn: Turn) -> str:
     what = str(turn.state.scratch.get("what", ""))
-    return turn.t(N_("Erase {what} from all your requests? The collectivity of each open request concerned is told. "
-                     "You will still get the answers here in the chat."), what=turn.t(CONSENT_WHAT.get(what, "")))
+    return turn.t(N_("Erase {what} from all your requests, and no longer be asked for it? The collectivity of each "
+                     "open request concerned is told. You will still get the answers here in the chat."),
+                  what=turn.t(CONSENT_WHAT.get(what, "")))
 
 
 def on_consent_confirm(turn: Turn, option: Option) -> bool:
@@ -217,11 +244,8 @@ register(Flow(id="privacy", start="home", steps={
                    on_choose=on_home),
     "correct": Choose(id="correct", question=correct_question, options=field_options, on_choose=on_field),
     "value": CorrectValue(),
-    "consent": Choose(
-        id="consent",
-        question=N_("Which optional detail should be erased from your requests? Your requests stay as they are "
-                    "otherwise."),
-        options=(*CONSENT_OPTIONS, CANCEL), on_choose=on_consent),
+    "consent": Choose(id="consent", question=consent_home_question, options=consent_options,
+                      on_choose=on_consent),
     "consent_confirm": Choose(id="consent_confirm", question=consent_question, options=(YES_ERASE, KEEP_IT),
                               on_choose=on_consent_confirm),
     "forget": Choose(id="forget", question=forget_question, options=forget_options, on_choose=on_forget),

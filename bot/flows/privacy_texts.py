@@ -59,6 +59,7 @@ def corrected(t: Translator, field: str, count: int, told: int) -> Outbound:
 
 
 def optional_erased(t: Translator, what: str, count: int, told: int) -> Outbound:
+    """The objection is recorded: what was erased, and that the forms will not ask for it again."""
     if count == 0:
         text = t(N_("None of your requests holds a {what}: nothing to erase."), what=t(OPTIONAL_NAMES[what]))
     else:
@@ -67,7 +68,14 @@ def optional_erased(t: Translator, what: str, count: int, told: int) -> Outbound
                           what=t(OPTIONAL_NAMES[what]), count=count)
         if told:
             text += "\n" + t(N_("The collectivity of each open request was told."))
+    text += "\n" + t(N_("From now on Bab will not ask you for it ({what}). To allow it again: /mydata, then Remove "
+                        "optional data."), what=t(OPTIONAL_NAMES[what]))
     return Outbound(text=text, locale=t.locale)
+
+
+def objection_lifted(t: Translator, what: str) -> Outbound:
+    return Outbound(text=t(N_("Done: your next forms may ask for it again ({what}); giving it stays optional."),
+                           what=t(OPTIONAL_NAMES[what])), locale=t.locale)
 
 
 def forgotten(t: Translator, withdrawn: list[str], kept: list[str]) -> Outbound:

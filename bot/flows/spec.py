@@ -62,10 +62,13 @@ class State:
     locale: str | None = None
     locale_confirmed: bool = False
     version: int = 0
+    # Forms left for a notice's button, oldest first: each {flow, step, answers, scratch, history} (the engine's
+    # `suspend` and `resume_draft`), so the citizen can go on where they were.
+    suspended: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        """A plain dict for the database."""
-        return {
+        """A plain dict for the database (`suspended` only when a form waits, so older rows read the same)."""
+        data: dict[str, Any] = {
             "flow": self.flow,
             "step": self.step,
             "answers": dict(self.answers),
@@ -75,6 +78,9 @@ class State:
             "locale_confirmed": self.locale_confirmed,
             "version": self.version,
         }
+        if self.suspended:
+            data["suspended"] = [dict(draft) for draft in self.suspended]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> State:
@@ -90,6 +96,7 @@ class State:
             locale=data.get("locale"),
             locale_confirmed=bool(data.get("locale_confirmed")),
             version=int(data.get("version") or 0),
+            suspended=[dict(draft) for draft in data.get("suspended") or [] if isinstance(draft, dict)],
         )
 
 
@@ -202,10 +209,12 @@ class CorrectDetail:
 
 @dataclass(frozen=True, slots=True)
 class WithdrawConsent:
-    """Erase an optional piece of data (`what`: "contact", "location" or "photos") from the citizen's requests."""
+    """Erase an optional piece of data (`what`: "contact", "location" or "photos") from the citizen's requests and
+    remember the objection; with `restore`, lift the objection instead (the forms may ask for it again)."""
 
     what: str
     locale: str
+    restore: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.domain.deadlines import CASABLANCA
 from bot.domain.directory import Directory
 from bot.domain.lifecycle import REFUSAL_GROUNDS
 from bot.domain.transparency import COUNTRY, Figures
@@ -219,6 +220,7 @@ def render_area(t: Translator, snapshot: Snapshot, code: str, directory: Directo
     """The page of one area: its figures, its charts with their tables, and the areas under it."""
     figures = snapshot.figures.get(code) or Figures(COUNTRY, "country")
     name = area_name(code, directory, t)
+    counted = snapshot.computed_at.astimezone(CASABLANCA)
     esc = html.escape
     w = {key: esc(value) for key, value in {
         "grounds": t(N_("Refusals by legal ground")), "ground": t(N_("Legal ground")), "refused": t(N_("Refused")),
@@ -226,6 +228,8 @@ def render_area(t: Translator, snapshot: Snapshot, code: str, directory: Directo
         "how": t(N_("How collectivities answer")),
         "intro": t(N_("Requests received through Bab and how they were answered, from their history, on {date}."),
                    date=t.date(snapshot.today)),
+        "counted": t(N_("Figures counted on {date} at {time} (Moroccan time)."),
+                     date=t.date(counted.date()), time=counted.strftime("%H:%M")),
         "figures": t(N_("In figures")), "time": t(N_("Over time")), "month": t(N_("Month")),
         "received": t(N_("Received")), "decided": t(N_("Answered or refused")), "open": t(N_("Open data")),
         "every": t(N_("figures of every collectivity")),
@@ -280,6 +284,7 @@ def render_area(t: Translator, snapshot: Snapshot, code: str, directory: Directo
         f'{"العربية" if other == "ar" else "Français"}</a> · <a href="/?lang={t.locale}">Bab</a></nav>'
         f"<p class=\"eyebrow\">{w['how']}</p><h1>{esc(name)}</h1>{up}"
         f"<p>{w['intro']}</p>"
+        f'<p class="small" id="counted-at"><time datetime="{snapshot.computed_at.isoformat()}">{w["counted"]}</time></p>'
         f'<section><h2>{w["figures"]}</h2><div class="scroll"><table class="figures" id="summary"><thead><tr>'
         f"{headers(t)}</tr></thead><tbody><tr>{number_cells(t, figures)}</tr></tbody></table></div></section>"
         f'<section><h2>{w["time"]}</h2><div class="pair">{chart}<table><thead><tr>'

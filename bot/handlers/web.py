@@ -33,7 +33,7 @@ from bot.i18n import LANGUAGE_NAMES, LOCALES, N_, locale_for_hint, translator
 from bot.services import media
 from bot.services.conversations import Conversations, NewAttachment
 from bot.services.web_chat import CHANNEL as CHANNEL
-from bot.services.web_chat import Delivered, Said, WebChat
+from bot.services.web_chat import Delivered, Refused, Said, WebChat
 
 log = logging.getLogger(__name__)
 COOKIE = "bab_chat"
@@ -537,6 +537,16 @@ async def leave(request: web.Request) -> web.Response:
     return response
 
 
+def client_address(request: web.Request) -> str | None:
+    """The visitor's address: the one the server saw, or, from a proxy on this machine (the deployment's nginx),
+    the last X-Forwarded-For entry, the one that proxy added (the ones before it are the client's to forge)."""
+    remote = request.remote
+    if remote in ("127.0.0.1", "::1"):
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+        return forwarded or remote
+    return remote
+
+
 async def reopen(request: web.Request) -> web.Response:
     """Find a request again with its reference and follow-up code; this browser then follows it."""
     visitor = require_visitor(request)
@@ -545,8 +555,14 @@ async def reopen(request: web.Request) -> web.Response:
     if not isinstance(reference, str) or not isinstance(code, str) or len(code) > 40:
         return await error_response(request, N_("Type the reference and the follow-up code of your receipt."), 400)
     chat = request.app[WEB_CHAT]
-    found = await chat.reopen(visitor, reference, code)
-    if found is None:
+    found = await chat.reopen(visitor, reference, code, client_address(request))
+    if isinstance(found, Refused):
+        if found.retry_at is not None:
+            log.info("web reopen refused: too many wrong tries")
+            # The time in Morocco, as the receipts and the chat show it.
+            return await error_response(request, N_("Too many wrong tries. For your safety, try again at {time} "
+                                                    "(Moroccan time)."), 429,
+                                        time=found.retry_at.astimezone(CASABLANCA).strftime("%H:%M"))
         log.info("web reopen refused")
         return await error_response(request, N_("This reference and code do not match. Check them on your receipt; "
                                                 "after five wrong tries, wait a quarter of an hour."), 403)

@@ -173,6 +173,7 @@ class Conversations:
                     rules=self.rules,
                     desk=await self.desk.data(session, member, state, inbound, now) if member else None,
                     privacy=self.privacy_facts,
+                    objections=turn.objections,
                 )
                 new_state, effects = advance(state, inbound, ctx)
                 for effect in effects:

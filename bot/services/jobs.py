@@ -351,6 +351,59 @@ class Jobs:
 
         return await self._tell_planned("escalation", planned, now, build, mark)
 
+    async def catch_up_escalations(self, now: datetime, members: list[StaffMember] | None = None) -> int:
+        """Tell each coordinator (or admin) once, in one message, of the escalated requests still open that
+        `escalate` would send them now but never did: they were linked after the escalation, or became the level
+        one up since. Each request told is recorded as escalated to them, under `escalate`'s own key."""
+        if not awake(now) or self.settings.escalation_days <= 0:
+            return 0
+        members = await self._members(members)
+        watchers = [m for m in members if m.role in (Role.COORDINATOR, Role.ADMIN)]
+        if not watchers:
+            return 0
+        # One ledger row per member and account marks the catch-up done, so each sweep reads only who is new.
+        async with self.sessions() as session:
+            done = await sent_keys(session, [self._caught_up_key(m) for m in watchers])
+        sent = 0
+        for member in (m for m in watchers if self._caught_up_key(m) not in done):
+            async with self.sessions() as session, session.begin():
+                if not await claim(session, self._caught_up_key(member), "escalation_caught_up", None,
+                                   member.identity_id, now):
+                    continue  # another process caught this member up
+                missed = await self._missed_escalations(session, member, members, now)
+                if missed:
+                    message = notices.staff_escalations_missed(self._staff_t(member), missed)
+                    await repos.enqueue(session, member.identity_id, member.channel, message, now)
+                    sent += 1
+                log.info("escalations caught up staff=%s identity=%s requests=%s", member.id, member.identity_id,
+                         len(missed))
+        return sent
+
+    async def _missed_escalations(self, session: AsyncSession, member: StaffMember, members: list[StaffMember],
+                                  now: datetime) -> list[str]:
+        """References of the escalated open requests in `member`'s scope that escalate would send them, oldest
+        due first, each claimed in the ledger for them in this transaction (so neither path sends it again)."""
+        request = tables.Request
+        codes = scope_codes(member, self.directory)
+        scope = [request.collectivity_code.in_(codes)] if codes is not None else []
+        rows = (await session.execute(
+            select(request.id, request.reference, request.collectivity_code, request.due_on)
+            .where(request.status.in_(OPEN), request.escalated_at.is_not(None), *scope)
+            .order_by(request.due_on, request.id))).all()
+        above: dict[str, bool] = {}
+        missed: list[str] = []
+        for request_id, reference, code, due_on in rows:
+            if code not in above:
+                above[code] = any(m.id == member.id for m in one_level_up(members, self.directory, code))
+            key = f"escalation:{request_id}:{member.identity_id}:{due_on}"  # `_key("escalation", …)`
+            if above[code] and await claim(session, key, "escalation", request_id, member.identity_id, now):
+                missed.append(reference)
+        return missed
+
+    @staticmethod
+    def _caught_up_key(member: StaffMember) -> str:
+        return f"escalation_caught_up:{member.id}:{member.identity_id}"
+
     async def digest(self, now: datetime, members: list[StaffMember] | None = None) -> int:
         """Each coordinator's daily summary from `digest_hour` (Moroccan time), once a day, when there is news."""
         local = now.astimezone(CASABLANCA)
@@ -394,7 +447,7 @@ class Jobs:
         counts = {
             "reminders": await self.remind(now, members),
             "overdue": await self.mark_overdue(now, members),
-            "escalations": await self.escalate(now, members),
+            "escalations": await self.escalate(now, members) + await self.catch_up_escalations(now, members),
             "digests": await self.digest(now, members),
         }
         if any(counts.values()):

@@ -24,6 +24,7 @@ from bot.domain.lifecycle import Action, allowed
 from bot.domain.requests import FEEDBACK_KINDS, OPEN_STATUSES, Kind
 from bot.domain.staff import request_handlers
 from bot.flows import privacy_texts
+from bot.flows.privacy import OBJECTIONS
 from bot.flows.spec import CorrectDetail, Forget, Outbound, WithdrawConsent
 from bot.i18n import Translator, translator
 from bot.services import media
@@ -268,8 +269,24 @@ class Privacy:
 
     async def withdraw_consent(self, session: AsyncSession, identity: tables.Identity, effect: WithdrawConsent,
                                now: datetime) -> None:
-        """Erase one kind of optional data from the citizen's requests; the open ones' handlers are told."""
+        """Object to one kind of optional data: erased from the citizen's requests (the open ones' handlers are
+        told) and remembered on the citizen, so that no form asks for it again; `restore` lifts the objection."""
+        if effect.what not in OBJECTIONS:
+            return
         t = translator(effect.locale)
+        citizen = await session.get(tables.Citizen, identity.citizen_id)
+        if citizen is None:
+            return
+        kept = set(objections_of(citizen))
+        if effect.restore:
+            kept.discard(effect.what)
+            citizen.objections = ",".join(what for what in OBJECTIONS if what in kept) or None
+            log.info("objection lifted citizen=%s what=%s", identity.citizen_id, effect.what)
+            await repos.enqueue(session, identity.id, identity.channel,
+                                privacy_texts.objection_lifted(t, effect.what), now)
+            return
+        kept.add(effect.what)
+        citizen.objections = ",".join(what for what in OBJECTIONS if what in kept)
         count = told = 0
         for request in await self.requests_of(session, identity.citizen_id):
             if not await self.erase_optional(session, request, effect.what):
@@ -349,6 +366,12 @@ class Privacy:
         t = translator(effect.locale)
         await repos.enqueue(session, identity.id, identity.channel,
                             privacy_texts.forgotten(t, withdrawn, [request.reference for request in kept]), now)
+
+
+def objections_of(citizen: tables.Citizen) -> tuple[str, ...]:
+    """The optional data the citizen objected to, in OBJECTIONS order."""
+    stored = set((citizen.objections or "").split(","))
+    return tuple(what for what in OBJECTIONS if what in stored)
 
 
 def dumps(value: Any) -> str:

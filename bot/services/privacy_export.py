@@ -20,10 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.directory import Directory
 from bot.flows.labels import kind_label, status_label
 from bot.flows.places import local_name
+from bot.flows.privacy_texts import OPTIONAL_NAMES
 from bot.flows.spec import FileRef, Outbound, ShowMyData
 from bot.i18n import N_, Translator, translator
 from bot.services import media
-from bot.services.privacy import ERASED_REF, EVENT_FACTS, delete_files, dumps
+from bot.services.privacy import (
+    ERASED_REF,
+    EVENT_FACTS,
+    delete_files,
+    dumps,
+    objections_of,
+)
 from bot.storage import repos, tables
 
 log = logging.getLogger(__name__)
@@ -84,7 +91,9 @@ async def collect(session: AsyncSession, citizen_id: int, directory: Directory) 
     places = {row.collectivity_code: found.name_fr for row in requests
               if (found := directory.get(row.collectivity_code)) is not None}
     return {
-        "citizen": {"since": _at(citizen.created_at) if citizen else None, "language": citizen.locale if citizen else None},
+        "citizen": {"since": _at(citizen.created_at) if citizen else None, "language": citizen.locale if citizen else None,
+                    # What they objected to (law 09-08): the forms no longer ask for it.
+                    "objections": list(objections_of(citizen)) if citizen else []},
         "identities": [{
             "channel": row.channel, "id": _masked(row.channel, row.external_id), "since": _at(row.created_at),
             "last_seen": _at(row.last_seen_at),
@@ -110,7 +119,10 @@ async def collect(session: AsyncSession, citizen_id: int, directory: Directory) 
         "messages_from_you": [{"at": _at(row.created_at), "kind": row.kind, "text": row.text} for row in received],
         "messages_to_you": [{"at": _at(row.created_at), "text": str(row.payload.get("text") or "")} for row in sent],
         "conversations": [{"flow": (row.state or {}).get("flow"), "step": (row.state or {}).get("step"),
-                           "answers": (row.state or {}).get("answers") or {}} for row in conversations],
+                           "answers": (row.state or {}).get("answers") or {},
+                           # forms left for a notice's button (bot/flows/engine.py `suspend`), kept to continue
+                           "kept_forms": [draft.get("answers") or {} for draft in
+                                          (row.state or {}).get("suspended") or []]} for row in conversations],
     }
 
 
@@ -124,6 +136,10 @@ def summary(t: Translator, data: dict[str, Any], directory: Directory) -> str:
     profile = data["profile"]
     if profile:
         lines.append(t(N_("• Your details: {name}, card {id_number}, contact {contact}"), **profile))
+    objected = data["citizen"].get("objections") or []
+    if objected:
+        lines.append(t(N_("• Not asked any more, as you objected: {what}"),
+                       what=", ".join(t(OPTIONAL_NAMES[what]) for what in objected if what in OPTIONAL_NAMES)))
     for request in data["requests"]:
         place = directory.get(request["collectivity"]["code"])
         lines.append(t(N_("• {reference}: {kind} to {place}, {status}; {events} steps recorded"),

@@ -1,7 +1,9 @@
 """The transparency figures read from the requests and their event log, cached, and the anonymous export.
 
-The figures are computed by `bot.domain.transparency` and kept for `ttl` seconds; after that the next reader
-still gets the cached copy at once while one task computes the new one (a first reader waits for it).
+The figures are computed by `bot.domain.transparency` and kept for `ttl` seconds, in memory and in the
+`transparency_snapshots` table that every worker shares: a worker that starts, or whose copy is older than `ttl`,
+serves the stored figures at once and counts them again in the background, one worker at a time (it claims the row
+for `LEASE` while it counts). Only a database that never had figures makes its first reader wait for them.
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import String, or_, select, type_coerce, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.calendar import WorkingCalendar
@@ -25,6 +29,9 @@ from bot.services.clock import Clock
 from bot.storage import tables
 
 log = logging.getLogger(__name__)
+SNAPSHOT = "figures"  # the row of transparency_snapshots that holds the figures
+LEASE = timedelta(minutes=5)  # how long a worker that counts keeps the others from counting too (23 s at 1M)
+RECHECK_SECONDS = 30.0  # while another worker counts, how often a stale worker looks for its figures
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +103,25 @@ def to_facts(requests: list[Any], decisions: list[Any]) -> Iterator[Fact]:
                    decision[1] if decision else None, decision[2] if decision else None)
 
 
+def figures_to_json(figures: dict[str, Figures]) -> dict[str, Any]:
+    """The figures as the snapshot row stores them (JSON: counters as objects, day counts keyed by strings)."""
+    return {code: {"level": f.level, "received": f.received, "answered": f.answered, "refused": dict(f.refused),
+                   "overdue": f.overdue, "decided": f.decided, "on_time": f.on_time,
+                   "days": {str(days): count for days, count in f.days.items()}, "months": f.months}
+            for code, f in figures.items()}
+
+
+def figures_from_json(stored: dict[str, Any]) -> dict[str, Figures]:
+    """The figures of a snapshot row (the inverse of `figures_to_json`)."""
+    return {code: Figures(code, value["level"], value["received"], value["answered"], Counter(value["refused"]),
+                          value["overdue"], value["decided"], value["on_time"],
+                          Counter({int(days): count for days, count in value["days"].items()}),
+                          {month: list(counts) for month, counts in value["months"].items()})
+            for code, value in stored.items()}
+
+
 class Transparency:
-    """Computes and caches the public figures."""
+    """Computes the public figures, keeps them in the database for every worker, and caches them here."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: Directory, calendar: WorkingCalendar,
                  clock: Clock, ttl: float = 600.0) -> None:
@@ -107,34 +131,128 @@ class Transparency:
         self.clock = clock
         self.ttl = ttl
         self._snapshot: Snapshot | None = None
-        self._stamp = 0.0
+        self._checked = 0.0  # monotonic time of the last look at the stored row while ours is stale
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task[Snapshot] | None = None
+        self._task: asyncio.Task[Snapshot | None] | None = None
+
+    def stale(self, snapshot: Snapshot) -> bool:
+        """Whether the figures are older than the ttl, or were counted on another Moroccan day."""
+        now = self.clock.now()
+        return (now - snapshot.computed_at).total_seconds() > self.ttl or snapshot.today != _day(now)
 
     async def snapshot(self, session: AsyncSession | None = None) -> Snapshot:
-        """The cached figures; computed now if there are none, refreshed in the background when old.
+        """The figures at once: this worker's, else the stored ones (counted again in the background when old);
+        counted now only when the database never had any.
 
-        A caller inside a transaction passes its `session`, so that a first computation reads through it: on
-        SQLite a second transaction would wait for the caller's own lock.
+        A caller inside a transaction passes its `session`, so that the stored figures (or a first computation)
+        are read through it: on SQLite a second transaction would wait for the caller's own lock.
         """
         if self._snapshot is None:
-            return await self.refresh(session)
-        if time.monotonic() - self._stamp > self.ttl and (self._task is None or self._task.done()):
-            self._task = asyncio.create_task(self.refresh())
+            stored = await self.stored(session)
+            if stored is None and self._lock.locked():  # a first count is running: wait for it, not count twice
+                async with self._lock:
+                    stored = self._snapshot
+            if stored is None:
+                return await self.refresh(session)
+            self._snapshot = stored
+        if self.stale(self._snapshot) and (self._task is None or self._task.done()) \
+                and time.monotonic() - self._checked > min(self.ttl, RECHECK_SECONDS):
+            self._checked = time.monotonic()
+            self._task = asyncio.create_task(self.renew())
         return self._snapshot
 
+    async def warm(self) -> Snapshot | None:
+        """At start: take the stored figures, and count them again now only if they are old or missing (and no
+        other worker is counting them); returns what this worker serves then."""
+        stored = await self.stored()
+        if stored is not None:
+            self._snapshot = self._snapshot or stored
+            if not self.stale(stored):
+                return self._snapshot
+        return await self.renew()
+
+    async def renew(self) -> Snapshot | None:
+        """Adopt fresher figures another worker stored, else claim the row and count them; None when another
+        worker is counting (its figures are adopted on a later read)."""
+        # When the figures were stored first (a few columns): decoding them costs ~0.1 s, only worth it to adopt.
+        row = tables.TransparencySnapshot
+        async with self.sessions() as session:
+            found = (await session.execute(select(row.counted_at, row.as_of).where(row.name == SNAPSHOT))).first()
+        if found is not None and not self.stale(Snapshot({}, found[0], found[1])):
+            if self._snapshot is None or found[0] > self._snapshot.computed_at:
+                self._snapshot = await self.stored() or self._snapshot
+            return self._snapshot
+        if found is not None and not await self.claim():
+            return None
+        try:
+            return await self.refresh()
+        except Exception:  # in a background task: logged here, the stored figures are still served
+            log.exception("transparency figures not counted")
+            await self.release()
+            return self._snapshot
+
+    async def stored(self, session: AsyncSession | None = None) -> Snapshot | None:
+        """The figures last stored by any worker, or None."""
+        if session is None:
+            async with self.sessions() as own:
+                return await self.stored(own)
+        row = await session.get(tables.TransparencySnapshot, SNAPSHOT)
+        if row is None:
+            return None
+        return Snapshot(figures_from_json(row.figures), row.counted_at, row.as_of)
+
+    async def claim(self) -> bool:
+        """Take the stored row for counting, unless another worker holds it (its lease runs out after LEASE)."""
+        now = self.clock.now()
+        row = tables.TransparencySnapshot
+        async with self.sessions() as session, session.begin():
+            claimed = await session.execute(update(row).where(
+                row.name == SNAPSHOT, or_(row.counting_until.is_(None), row.counting_until < now))
+                .values(counting_until=now + LEASE).execution_options(synchronize_session=False))
+        return bool(getattr(claimed, "rowcount", 0))
+
+    async def release(self) -> None:
+        """Give up a claim (the count failed): another worker may count."""
+        row = tables.TransparencySnapshot
+        async with self.sessions() as session, session.begin():
+            await session.execute(update(row).where(row.name == SNAPSHOT).values(counting_until=None)
+                                  .execution_options(synchronize_session=False))
+
     async def refresh(self, session: AsyncSession | None = None) -> Snapshot:
-        """Compute the figures again from the database (the counting runs in a thread, off the event loop)."""
+        """Count the figures again from the database (in a thread, off the event loop) and store them."""
         async with self._lock:
             started = time.perf_counter()
             requests, decisions = await self._rows(session)
             today = _day(self.clock.now())
             facts, figures = await asyncio.to_thread(self._count, requests, decisions, today)
-            self._snapshot = Snapshot(figures, self.clock.now(), today)
-            self._stamp = time.monotonic()
+            snapshot = Snapshot(figures, self.clock.now(), today)
+            await self.store(snapshot, session)
+            self._snapshot = snapshot
             log.info("transparency figures computed requests=%d areas=%d in %.0f ms", facts, len(figures),
                      (time.perf_counter() - started) * 1000)
-            return self._snapshot
+            return snapshot
+
+    async def store(self, snapshot: Snapshot, session: AsyncSession | None = None) -> None:
+        """Write the figures to the shared row (and free its claim)."""
+        if session is None:
+            for attempt in range(2):  # two first counts racing: the second insert becomes an update
+                try:
+                    async with self.sessions() as own, own.begin():
+                        await self.store(snapshot, own)
+                    return
+                except IntegrityError:
+                    if attempt:
+                        raise
+            return
+        values = {"figures": figures_to_json(snapshot.figures), "as_of": snapshot.today,
+                  "counted_at": snapshot.computed_at, "counting_until": None}
+        row = await session.get(tables.TransparencySnapshot, SNAPSHOT)
+        if row is None:
+            session.add(tables.TransparencySnapshot(name=SNAPSHOT, **values))
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+        await session.flush()
 
     async def _rows(self, session: AsyncSession | None = None) -> tuple[list[Any], list[Any]]:
         """The raw rows the figures need: requests, and decision events in log order (no per-row conversion)."""

@@ -1,17 +1,24 @@
 """What the web chat page shows of a visitor's conversation: the transcript on load (the `web_transcript` table,
 apart from the outbox, and the texts the visitor typed), the messages delivered since the last poll, leaving a shared device, and reopening one's requests on another device with a receipt's code.
-Each call in its own short session; the handler renders what it gets."""
+Each call in its own short session; the handler renders what it gets.
+
+Wrong reopen codes are counted in the `reopen_failures` table, so every worker sees them and a restart forgets
+none: a browser, and a client address, get `VISITOR_TRIES` / `ADDRESS_TRIES` wrong pairs in `VISITOR_WINDOW`; a
+reference tried wrongly `REFERENCE_TRIES` times by anyone is locked for `REFERENCE_LOCK`, tries during a lock
+are not counted, and a reference is locked at most `REFERENCE_LOCKS_PER_DAY` times a day, so that whoever knows
+a reference can keep its citizen out a few minutes at most, never for good."""
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import secrets
-import time
-from collections import defaultdict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.access_codes import code_matches
@@ -22,14 +29,22 @@ from bot.flows.places import local_name
 from bot.flows.spec import InboundKind
 from bot.i18n import translator
 from bot.services.clock import Clock
-from bot.storage import repos, tables, transcript_repo
+from bot.storage import crypto, repos, tables, transcript_repo
+
+log = logging.getLogger(__name__)
 
 CHANNEL = "web"
 TRANSCRIPT_LIMIT = 500  # messages each way shown when the page loads
 # What stands for a thing the visitor sent that is not text, when it cannot be shown again.
 SENT_SYMBOLS = {"photo": "📷", "document": "📄", "location": "📍"}
-REOPEN_TRIES = 5  # wrong codes per reference (and per visitor) in REOPEN_WINDOW seconds
-REOPEN_WINDOW = 15 * 60.0
+VISITOR_TRIES = 5  # wrong pairs per browser in VISITOR_WINDOW
+# Per client address: a little more, since a mobile operator's NAT puts many phones behind one address.
+ADDRESS_TRIES = 10
+VISITOR_WINDOW = timedelta(minutes=15)
+REFERENCE_TRIES = 10  # wrong codes for one reference, from anyone, in VISITOR_WINDOW before it is locked
+REFERENCE_LOCK = timedelta(minutes=5)
+REFERENCE_LOCKS_PER_DAY = 3  # beyond these the reference is not locked again that day (the other limits stay)
+FAILURES_KEPT = timedelta(days=1)  # older rows of reopen_failures are deleted
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,28 +114,72 @@ def parse_location(text: str | None) -> tuple[float, float] | None:
     return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A reopen refused: a wrong pair (`retry_at` None), or too many of them, until `retry_at`."""
+
+    retry_at: datetime | None = None
+
+
+def address_key(address: str | None) -> str | None:
+    """The counting key of a client address: a keyed hash (no address is stored), IPv6 by its /64 network (one
+    subscriber's share), None when there is no usable address."""
+    try:
+        found = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return None
+    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is not None:
+        found = found.ipv4_mapped
+    network = str(ipaddress.ip_network(f"{found}/64", strict=False)) if found.version == 6 else str(found)
+    return "addr:" + crypto.keyed_hash(f"reopen:{network}")
+
+
 class Attempts:
-    """Wrong reopen codes counted per key over a sliding window, in this process."""
+    """Wrong reopen pairs, counted in the database per browser, client address and reference."""
 
-    def __init__(self, limit: int = REOPEN_TRIES, window: float = REOPEN_WINDOW) -> None:
-        self.limit, self.window = limit, window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+    def __init__(self, visitor_tries: int = VISITOR_TRIES, address_tries: int = ADDRESS_TRIES,
+                 reference_tries: int = REFERENCE_TRIES) -> None:
+        self.visitor_tries, self.address_tries, self.reference_tries = visitor_tries, address_tries, reference_tries
 
-    def blocked(self, *keys: str) -> bool:
-        """Whether any key used up its tries."""
-        now = time.monotonic()
-        for key in keys:
-            failures = self._failures.get(key)
-            while failures and now - failures[0] > self.window:
-                failures.popleft()
-            if failures is not None and len(failures) >= self.limit:
-                return True
-        return False
+    async def _times(self, session: AsyncSession, key: str, since: datetime) -> Sequence[datetime]:
+        return (await session.scalars(select(tables.ReopenFailure.at).where(
+            tables.ReopenFailure.key == key, tables.ReopenFailure.at > since).order_by(tables.ReopenFailure.at))).all()
 
-    def failed(self, *keys: str) -> None:
-        """Count one wrong try against each key."""
-        for key in keys:
-            self._failures[key].append(time.monotonic())
+    async def _locks(self, session: AsyncSession, reference: str, now: datetime) -> Sequence[datetime]:
+        return await self._times(session, f"lock:{reference}", now - FAILURES_KEPT)
+
+    async def retry_at(self, session: AsyncSession, now: datetime, reference: str, visitor: str,
+                       address: str | None) -> datetime | None:
+        """When this visitor may try again, or None if they may now."""
+        waits: list[datetime] = []
+        for key, limit in ((f"visitor:{visitor}", self.visitor_tries), (address, self.address_tries)):
+            if key is None:
+                continue
+            times = await self._times(session, key, now - VISITOR_WINDOW)
+            if len(times) >= limit:  # free again when the oldest of the last `limit` leaves the window
+                waits.append(times[-limit] + VISITOR_WINDOW)
+        locks = await self._locks(session, reference, now) if reference else ()
+        if locks and now < locks[-1] + REFERENCE_LOCK:
+            waits.append(locks[-1] + REFERENCE_LOCK)
+        return max(waits) if waits else None
+
+    async def failed(self, session: AsyncSession, now: datetime, reference: str, visitor: str,
+                     address: str | None) -> None:
+        """Count one wrong pair against the browser, the address and the reference; lock the reference when it
+        has had too many since its last lock ended (a bounded number of times a day); forget day-old rows."""
+        keys = [f"visitor:{visitor}", *([address] if address else []), *([f"ref:{reference}"] if reference else [])]
+        session.add_all(tables.ReopenFailure(key=key, at=now) for key in keys)
+        await session.flush()
+        if reference:
+            locks = await self._locks(session, reference, now)
+            since = max([now - VISITOR_WINDOW, *(lock + REFERENCE_LOCK for lock in locks[-1:])])
+            count = await session.scalar(select(func.count()).where(
+                tables.ReopenFailure.key == f"ref:{reference}", tables.ReopenFailure.at >= since))
+            if (count or 0) >= self.reference_tries and len(locks) < REFERENCE_LOCKS_PER_DAY:
+                session.add(tables.ReopenFailure(key=f"lock:{reference}", at=now))
+                log.info("web reopen reference=%s locked for %d s (lock %d today)", reference,
+                         REFERENCE_LOCK.total_seconds(), len(locks) + 1)
+        await session.execute(delete(tables.ReopenFailure).where(tables.ReopenFailure.at < now - FAILURES_KEPT))
 
 
 class WebChat:
@@ -193,18 +252,23 @@ class WebChat:
             await transcript_repo.forget_codes(session, identity.id)
             return identity.id
 
-    async def reopen(self, visitor: str, reference: str, code: str) -> Reopened | None:
+    async def reopen(self, visitor: str, reference: str, code: str,
+                     address: str | None = None) -> Reopened | Refused:
         """The request if `code` is its receipt's code; this browser then follows the requests of the citizen
-        who filed it (when it has none of its own). None for a wrong pair or after too many wrong tries."""
+        who filed it (when it has none of its own). Refused for a wrong pair, or with the time to try again after
+        too many (from this browser, this client `address`, or on this reference)."""
         reference = find_reference(reference[:40]) or ""
-        if self.attempts.blocked(f"ref:{reference}", f"visitor:{visitor}"):
-            return None
         now = self.clock.now()
+        address = address_key(address)
         async with self.sessions() as session, session.begin():
+            # Before the code is checked: a locked visitor learns nothing, not even from the time a check takes.
+            retry_at = await self.attempts.retry_at(session, now, reference, visitor, address)
+            if retry_at is not None:
+                return Refused(retry_at)
             request = await repos.request_by_reference(session, reference) if reference else None
             if request is None or not code_matches(request.reference, code, request.access_code_hash):
-                self.attempts.failed(f"ref:{reference}", f"visitor:{visitor}")
-                return None
+                await self.attempts.failed(session, now, reference, visitor, address)
+                return Refused(await self.attempts.retry_at(session, now, reference, visitor, address))
             identity = await repos.identity_for(session, CHANNEL, visitor, now)
             if identity.citizen_id != request.citizen_id:
                 own = await session.scalar(select(tables.Request.id).where(

@@ -4,7 +4,11 @@
 database first met its keys; other keys stop the start with a KeyringError that says what is wrong.
 `rotate` re-encrypts every encrypted column (found in the models, so a new encrypted column is covered without
 touching this module) and every uploaded file under the newest key, in batches, skipping what already is:
-running it twice does nothing the second time.
+running it twice does nothing the second time, and a run that stopped part way (a crash, a Ctrl+C) is resumed by
+running it again. The key-check row is rotated last, once every value and file is under the newest key: until
+then the start-up check still asks for the older key, so it cannot be dropped while something needs it. When
+the uploads folder is missing while the database names files, the key check is left as it is, and the result
+says so (a command run without the workers' BAB_DATA_DIR must not pass for a complete rotation).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from sqlalchemy import (
     and_,
     bindparam,
     column,
+    func,
+    or_,
     select,
     table,
     update,
@@ -70,7 +76,7 @@ class EncryptedColumn:
 
 
 def encrypted_columns() -> list[EncryptedColumn]:
-    """Every encrypted column of the models, in table order."""
+    """Every encrypted column of the models, in table order, then the key check (rotated last)."""
     found: list[EncryptedColumn] = []
     for model_table in tables.Base.metadata.sorted_tables:
         keys = list(model_table.primary_key.columns)
@@ -80,16 +86,25 @@ def encrypted_columns() -> list[EncryptedColumn]:
                     raise RuntimeError(f"{model_table.name}: rotation needs a one-column primary key")
                 found.append(EncryptedColumn(model_table.name, keys[0].name, col.name,
                                              isinstance(col.type, crypto.EncryptedBytes)))
-    found.append(EncryptedColumn("key_check", "id", "token", False))  # the check follows the data
+    found.append(KEY_CHECK)  # the check follows the data
     return found
+
+
+KEY_CHECK = EncryptedColumn("key_check", "id", "token", False)
 
 
 @dataclass
 class Rotation:
-    """What a rotation re-encrypted: per 'table.column', and files."""
+    """What a rotation re-encrypted: per 'table.column', and files; whether the uploads folder was there (and how
+    many files the database names), the leftovers of an interrupted file rewrite removed, and whether it is
+    complete (the key check rotated with everything else)."""
 
     columns: dict[str, int] = field(default_factory=dict)
     files: int = 0
+    folder_missing: bool = False
+    files_named: int = 0  # attachments whose file should be in the uploads folder
+    leftovers: int = 0
+    complete: bool = False
 
     @property
     def total(self) -> int:
@@ -131,15 +146,57 @@ async def rotate_column(engine: AsyncEngine, spec: EncryptedColumn, batch: int =
         last = rows[-1][0]
 
 
+async def files_named(engine: AsyncEngine) -> int:
+    """How many attachments name a file of the uploads folder ('file:<name>', or a bare name as early web uploads
+    were; not a channel's file id, not an erased one)."""
+    ref = column("ref", Text())
+    attachments = table("attachments", ref)
+    async with engine.connect() as connection:
+        found = await connection.scalar(select(func.count()).select_from(attachments).where(
+            or_(ref.like("file:%"), ~ref.like("%:%")), ref != "erased"))
+    return int(found or 0)
+
+
+def remove_leftovers(folder: Path) -> int:
+    """Delete the temporary files an interrupted rewrite left (`.<name>.<hex>.tmp`): the file beside each is
+    whole, old or new (see crypto._replace_file)."""
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for path in folder.iterdir():
+        if path.is_file() and path.name.startswith(".") and path.name.endswith(".tmp"):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 async def rotate(engine: AsyncEngine, uploads_dir: Path | None, batch: int = 500) -> Rotation:
-    """Re-encrypt every encrypted column, then every uploaded file, under the newest key (idempotent)."""
+    """Re-encrypt every encrypted column, then every uploaded file, then the key check, under the newest key
+    (idempotent, and resumed by running it again after an interruption)."""
     done = Rotation()
     for spec in encrypted_columns():
+        if spec == KEY_CHECK:
+            continue
         count = await rotate_column(engine, spec, batch)
         done.columns[f"{spec.table}.{spec.name}"] = count
         log.info("rotation column=%s.%s rows=%d", spec.table, spec.name, count)
-    for path in crypto.stored_files(uploads_dir) if uploads_dir is not None else []:
-        if crypto.seal_file(path):
-            done.files += 1
-    log.info("rotation files=%d", done.files)
+    done.files_named = await files_named(engine)
+    if uploads_dir is None or not uploads_dir.is_dir():
+        done.folder_missing = True
+        log.warning("rotation: no uploads folder; files named in the database=%d", done.files_named)
+    else:
+        done.leftovers = remove_leftovers(uploads_dir)
+        for path in crypto.stored_files(uploads_dir):
+            if crypto.seal_file(path):
+                done.files += 1
+        log.info("rotation files=%d leftovers=%d", done.files, done.leftovers)
+    if done.folder_missing and done.files_named:
+        # Files may still be under an older key: the start-up check must go on asking for it.
+        done.columns[f"{KEY_CHECK.table}.{KEY_CHECK.name}"] = 0
+        log.warning("rotation incomplete: the key check stays under its key until the files are rotated")
+        return done
+    count = await rotate_column(engine, KEY_CHECK, batch)
+    done.columns[f"{KEY_CHECK.table}.{KEY_CHECK.name}"] = count
+    done.complete = True
+    log.info("rotation complete key_check=%d", count)
     return done

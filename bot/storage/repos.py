@@ -31,16 +31,19 @@ class Turn:
     conversation: tables.Conversation | None
     staff: bool
     waiting: bool
+    objections: frozenset[str] = frozenset()  # the optional data the citizen objected to (citizens.objections)
 
 
-def _open_turn() -> Select[tables.Identity, tables.Conversation, bool, bool]:
+def _open_turn() -> Select[tables.Identity, tables.Conversation, bool, bool, str | None]:
     """`open_turn`'s query, built once (building it cost a third of a millisecond a turn)."""
     staff = select(tables.Staff.id).where(tables.Staff.identity_id == tables.Identity.id,
                                           tables.Staff.revoked_at.is_(None))
     waiting = select(tables.OutboxMessage.id).where(tables.OutboxMessage.identity_id == tables.Identity.id,
                                                     tables.OutboxMessage.status == "waiting")
+    # In the same query: the forms need them at every step, and a turn's statements are counted.
+    objections = select(tables.Citizen.objections).where(tables.Citizen.id == tables.Identity.citizen_id)
     return (
-        select(tables.Identity, tables.Conversation, exists(staff), exists(waiting))
+        select(tables.Identity, tables.Conversation, exists(staff), exists(waiting), objections.scalar_subquery())
         .outerjoin(tables.Conversation, tables.Conversation.identity_id == tables.Identity.id)
         .where(tables.Identity.channel == bindparam("channel"), tables.Identity.external_id == bindparam("external_id"))
         .with_for_update(of=tables.Identity)
@@ -61,9 +64,10 @@ async def open_turn(session: AsyncSession, channel: str, external_id: str, now: 
         # its conversation), then read it as any other turn does, locked.
         await identity_for(session, channel, external_id, now)
         found = (await session.execute(query, parameters)).one()
-    identity, conversation, is_staff, is_waiting = found
+    identity, conversation, is_staff, is_waiting, objections = found
     _seen(identity, now)
-    return Turn(identity, conversation, bool(is_staff), bool(is_waiting))
+    return Turn(identity, conversation, bool(is_staff), bool(is_waiting),
+                frozenset(filter(None, (objections or "").split(","))))
 
 
 async def mark_unreachable(session: AsyncSession, channel: str, external_id: str) -> None:

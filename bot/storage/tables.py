@@ -75,6 +75,9 @@ class Citizen(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Set when the citizen asked to be forgotten (bot/services/privacy.py): their identities moved to a new row.
     forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The optional data the citizen objected to (law 09-08), comma-separated ids of bot.flows.privacy.OBJECTIONS
+    # ("contact", "location", "photos"): the forms no longer ask for them; withdrawn by lifting the objection.
+    objections: Mapped[str | None] = mapped_column(String(64))
 
 
 class Identity(Base):
@@ -422,3 +425,30 @@ class KeyCheck(Base):
     token: Mapped[str] = mapped_column(String(200))  # a Fernet token, written and read by bot.storage.keystore
     hash: Mapped[str] = mapped_column(String(64))  # keyed_hash of the same value: checks BAB_HASH_KEY
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TransparencySnapshot(Base):
+    """The last transparency figures counted, shared by every worker: a restarted one serves them at once and
+    recounts in the background (bot/services/transparency.py). One row per `name` ("figures")."""
+
+    __tablename__ = "transparency_snapshots"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    figures: Mapped[Any] = mapped_column(JSONType)  # per area: the counts of bot.domain.transparency.Figures
+    as_of: Mapped[date] = mapped_column(Date)  # the Moroccan day "overdue" was counted on
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A worker recounting claims the row until then, so that several workers do not all count at once.
+    counting_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ReopenFailure(Base):
+    """A wrong reference-and-code pair on the web chat's "Follow a request", or a lock it caused, counted against
+    a key: "ref:<reference>", "visitor:<hash>", "addr:<keyed hash>", or "lock:<reference>" (a lock's start).
+    Shared by the workers and kept a day at most (bot/services/web_chat.py)."""
+
+    __tablename__ = "reopen_failures"
+    __table_args__ = (Index("ix_reopen_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

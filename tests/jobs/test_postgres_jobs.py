@@ -73,9 +73,42 @@ async def test_two_processes_send_each_alert_once(tmp_path: Path) -> None:
                                           .where(tables.RequestEvent.kind == "overdue"))
         # 12 overdue access requests → 2 clerks + citizen; 12 overdue complaints → province coordinator + citizen;
         # reminders: 12 access requests → 2 clerks, 12 complaints due Fri 20 Nov → the province coordinator.
-        assert kinds == {"overdue": 12 * 2 + 12, "overdue_citizen": 24, "reminder": 12 * 2 + 12, "digest": 2}
-        assert per_key == sum(kinds.values()) == outbox
+        # And each coordinator caught up once on escalations before them (none here: a ledger mark, no message).
+        assert kinds == {"overdue": 12 * 2 + 12, "overdue_citizen": 24, "reminder": 12 * 2 + 12, "digest": 2,
+                         "escalation_caught_up": 2}
+        assert per_key == sum(kinds.values()) == outbox + kinds["escalation_caught_up"]
         assert events == 24
+    finally:
+        await two.close()
+        await one.close()
+
+
+async def test_two_processes_catch_a_late_coordinator_up_once(tmp_path: Path) -> None:
+    url = postgres_url()
+    assert url is not None
+    await reset_schema(url)
+    clock = FixedClock(local(2026, 12, 14))  # Mon 14 Dec: requests due Fri 13 Nov are escalated today
+    settings = Settings(data_dir=tmp_path, database_url=url, default_locale="fr")
+    one = await build(settings, clock=clock)
+    two = await build(settings, clock=clock, migrate=False, directory=one.directory)
+    try:
+        now = clock.now()
+        async with one.sessions() as session, session.begin():
+            await f.staff(session, "prov", "coordinator", [f.PROVINCE], now)
+            await f.staff(session, "reg", "coordinator", [f.REGION], now)
+            for n in range(5):
+                citizen = await f.citizen(session, f"citizen-{n}", now)
+                await f.request(session, citizen, local(2026, 10, 15), one.calendar)
+        await one.jobs.run_all(now)
+        async with one.sessions() as session, session.begin():
+            newcomer = (await f.staff(session, "reg-2", "coordinator", [f.REGION], now)).identity_id
+        for _ in range(3):
+            await asyncio.gather(one.jobs.run_all(now), two.jobs.run_all(now))
+        async with one.sessions() as session:
+            told = [m for m in await f.outbox(session, newcomer) if m.payload["options"]]
+            kinds = list(await session.scalars(select(tables.Alert.kind).where(tables.Alert.identity_id == newcomer)))
+        assert len(told) == 1 and len(told[0].payload["options"]) == 3  # one message, the first three to open
+        assert sorted(kinds) == ["digest"] + ["escalation"] * 5 + ["escalation_caught_up"]
     finally:
         await two.close()
         await one.close()

@@ -56,8 +56,9 @@ async def test_restart_after_a_week_of_downtime_sends_each_missed_alert_once(bab
     await started_and_swept(bab, clock)
     first = await alert_counts(bab)
     # `soon`: 24 and 25 left = 2 working days: the 5-day reminder (the nearest one not yet passed).
-    # `late` and `complaint`: overdue → clerk + citizen each. One digest for the coordinator.
-    assert first == {"reminder": 1, "overdue": 2, "overdue_citizen": 2, "digest": 1}
+    # `late` and `complaint`: overdue → clerk + citizen each. One digest for the coordinator, and the mark that
+    # they were caught up on earlier escalations (none: no message).
+    assert first == {"reminder": 1, "overdue": 2, "overdue_citizen": 2, "digest": 1, "escalation_caught_up": 1}
     async with bab.sessions() as session:
         outbox_after_first = await f.count(session, tables.OutboxMessage)
     assert outbox_after_first == 6

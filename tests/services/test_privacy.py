@@ -296,9 +296,12 @@ async def test_withdrawing_consent_erases_the_photo_and_the_contact_and_tells_th
         assert request is not None and request.contact is None and request.subject == DESCRIPTION
         row = await session.get(tables.Attachment, photo.id)
         assert row is not None and row.ref == "erased"
+    # Objected to, photos are now offered to be allowed again; a location never given has nothing to erase.
     await amina.tap("consent")
-    await amina.tap("photos")
-    assert FR("None of your requests holds a {what}: nothing to erase.", what=FR("photos")) in await amina.tap("yes")
+    offered = await amina.options()
+    assert "allow_photos" in offered and "photos" not in offered
+    await amina.tap("location")
+    assert FR("None of your requests holds a {what}: nothing to erase.", what=FR("location")) in await amina.tap("yes")
 
 
 async def test_forget_leaves_nothing_typed_and_the_figures_unchanged(bab: Bab) -> None:

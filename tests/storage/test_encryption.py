@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 
 from bot.app import Bab, build, web_app
 from bot.cli import main
+from bot.cli_privacy import rotation_report
 from bot.config import Settings
 from bot.domain.directory import Directory
 from bot.services import media
@@ -223,6 +224,82 @@ async def test_rotation_moves_everything_to_the_new_key_and_the_old_one_can_go(
     # The old key alone no longer opens anything.
     with pytest.raises(crypto.KeyringError, match="BAB_DATA_KEYS"):
         await build(old, clock=clock, directory=directory)
+
+
+async def key_check_is_current(settings: Settings, clock: FixedClock, directory: Directory) -> bool:
+    bab = await build(settings, clock=clock, directory=directory)
+    try:
+        async with bab.sessions() as session:
+            row = await session.get(tables.KeyCheck, 1)
+            assert row is not None
+            return crypto.active().is_current(row.token.encode("ascii"))
+    finally:
+        await bab.close()
+
+
+async def test_an_interrupted_rotation_keeps_the_old_key_required_and_is_resumed(
+        settings: Settings, clock: FixedClock, template_db: tuple[Path, Directory]) -> None:
+    directory = template_db[1]
+    await file_on(settings, clock, directory)
+    new_key = crypto.new_data_key()
+    both = dataclasses.replace(settings, data_keys=(new_key, TEST_DATA_KEY))
+    only_new = dataclasses.replace(settings, data_keys=(new_key,))
+    bab = await build(both, clock=clock, directory=directory)
+    try:
+        # What a run stopped during the files leaves: every column rotated, no file, and a file half rewritten.
+        for spec in keystore.encrypted_columns():
+            if spec != keystore.KEY_CHECK:
+                await keystore.rotate_column(bab.engine, spec)
+        leftover = both.uploads_dir / ".photo.png.1a2b3c4d.tmp"
+        leftover.write_bytes(b"half a file")
+    finally:
+        await bab.close()
+    # The key check was not moved before the files: the old key is still asked for at start-up.
+    assert not await key_check_is_current(both, clock, directory)
+    with pytest.raises(crypto.KeyringError, match="BAB_DATA_KEYS lacks the key"):
+        await build(only_new, clock=clock, directory=directory)
+    bab = await build(both, clock=clock, directory=directory)
+    try:
+        resumed = await keystore.rotate(bab.engine, both.uploads_dir)
+    finally:
+        await bab.close()
+    assert resumed.complete and resumed.files == 1 and resumed.leftovers == 1 and not leftover.exists()
+    assert resumed.columns["key_check.token"] == 1 and resumed.columns["inbound_messages.text"] == 0
+    assert await read_all(only_new, clock, directory) == await read_all(both, clock, directory)
+
+
+async def test_a_missing_uploads_folder_is_said_and_leaves_the_key_check_when_files_are_named(
+        settings: Settings, clock: FixedClock, template_db: tuple[Path, Directory]) -> None:
+    directory = template_db[1]
+    await file_on(settings, clock, directory)
+    both = dataclasses.replace(settings, data_keys=(crypto.new_data_key(), TEST_DATA_KEY))
+    elsewhere = settings.data_dir / "not-the-uploads"
+    bab = await build(both, clock=clock, directory=directory)
+    try:
+        # No file named in the database: nothing is lost, but the report says there was no folder.
+        nothing = await keystore.rotate(bab.engine, elsewhere)
+        assert nothing.folder_missing and nothing.complete and nothing.files == 0
+        assert "No uploads folder at" in rotation_report(nothing, elsewhere)
+        now = clock.now()
+        async with bab.sessions() as session, session.begin():
+            identity = await session.scalar(select(tables.Identity))
+            assert identity is not None
+            session.add(tables.Attachment(identity_id=identity.id, kind="photo", ref="file:photo.png",
+                                          mime="image/png", size=10, created_at=now))
+    finally:
+        await bab.close()
+    # A file is named now, and a newer key comes first: run from a machine that lacks the folder, the rotation
+    # leaves the key check under the key the file may still be under.
+    fresh = dataclasses.replace(settings, data_keys=(crypto.new_data_key(), *both.data_keys))
+    bab = await build(fresh, clock=clock, directory=directory)
+    try:
+        missing = await keystore.rotate(bab.engine, elsewhere)
+    finally:
+        await bab.close()
+    assert missing.folder_missing and missing.files_named == 1 and not missing.complete
+    assert missing.columns["key_check.token"] == 0 and not await key_check_is_current(fresh, clock, directory)
+    report = rotation_report(missing, elsewhere)
+    assert "INCOMPLETE" in report and str(elsewhere) in report and "names 1 files" in report
 
 
 async def test_a_wrong_data_key_or_hash_key_stops_the_start_clearly(settings: Settings, clock: FixedClock,
