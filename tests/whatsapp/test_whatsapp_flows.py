@@ -190,3 +190,24 @@ async def test_several_people_in_one_post_are_all_answered_in_time_order(amina: 
         ids = (await session.scalars(select(tables.InboundMessage.external_id)
                                      .order_by(tables.InboundMessage.id))).all()
     assert ids.index(bonjour["id"]) < ids.index(menu["id"])  # sorted by WhatsApp's timestamp, not by position
+
+
+async def test_a_typed_number_still_picks_the_option_once_the_menu_message_is_purged(
+        amina: WhatsAppCitizen) -> None:
+    # A numbered choice is read from the last menu Bab sent; the retention purge deletes delivered outbox rows
+    # after a week, and the number must then still mean the current question's option (the conversation state).
+    await amina.say("Bonjour, j'ai une réclamation")
+    await amina.send(wp.location(amina.user, 35.57, -5.37, name="Derb", at=amina.clock.now()))
+    await amina.tap("01.571.01.11")
+    services = amina.option_ids()
+    assert services[1] == "waste"
+    amina.clock.advance(days=8)  # the citizen comes back after a week; the daily purge ran
+    purged = await amina.bab.retention.purge(amina.clock.now())
+    assert purged.outbox > 0
+    async with amina.bab.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(tables.OutboxMessage)) == 0
+    await amina.say("2")
+    await amina.say("Les ordures ne sont plus ramassées dans notre rue depuis deux semaines.")
+    async with amina.bab.sessions() as session:
+        row = await session.get(tables.Conversation, (await session.scalar(select(tables.Identity.id))))
+        assert row is not None and row.state["answers"].get("service") == "waste"
