@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,8 @@ def add_privacy_parser(commands: Any) -> None:
     rotate = actions.add_parser("rotate-key", help="re-encrypt every stored value and file with the first key of "
                                 "BAB_DATA_KEYS (safe to repeat; see docs/deployment.md)")
     rotate.add_argument("--batch", type=int, default=500, help="rows per transaction (default 500)")
+    actions.add_parser("rotate-hash-key", help="re-hash every lookup under BAB_NEW_HASH_KEY, with every worker "
+                       "stopped (see docs/deployment.md)")
 
 
 def moment(text: str) -> datetime:
@@ -70,7 +73,7 @@ async def run_privacy(settings: Settings, args: argparse.Namespace) -> int:
         # The lines can be appended to a .env as they are: the remark sits on its own line, since neither .env
         # readers nor systemd's EnvironmentFile drop a comment at the end of a value.
         print(f"BAB_DATA_KEYS={crypto.new_data_key()}")
-        print("# BAB_HASH_KEY is set once: it is not rotated (docs/deployment.md)")
+        print("# BAB_HASH_KEY changes only with `bab privacy rotate-hash-key`, workers stopped (docs/deployment.md)")
         print(f"BAB_HASH_KEY={crypto.new_hash_key()}")
         return 0
     from bot.app import build
@@ -89,6 +92,23 @@ async def run_privacy(settings: Settings, args: argparse.Namespace) -> int:
             print(rotation_report(done, settings.uploads_dir))
             if not done.complete:
                 return 1
+        elif args.action == "rotate-hash-key":
+            from bot.storage import crypto, keystore
+
+            new_key = os.environ.get("BAB_NEW_HASH_KEY", "").strip()  # from the environment: never in `ps`
+            if not new_key:
+                print("bab privacy rotate-hash-key: set BAB_NEW_HASH_KEY to the new key (`bab privacy keygen` "
+                      "prints one)", file=sys.stderr)
+                return 2
+            try:
+                rotated = await keystore.rotate_hash_key(bab.sessions, new_key)
+            except crypto.KeyringError as error:
+                print(f"bab privacy rotate-hash-key: {error}", file=sys.stderr)
+                return 1
+            print(f"Re-hashed under the new key: {rotated.numbers} WhatsApp numbers, {rotated.identities} identity "
+                  f"keys; {rotated.dropped} reopen tries per address dropped. Now set BAB_HASH_KEY to the new key "
+                  "(and remove BAB_NEW_HASH_KEY) before starting the workers: the old one no longer opens this "
+                  "database.")
         elif args.action == "audit":
             from bot.services.audit_log import events, to_csv
 

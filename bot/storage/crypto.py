@@ -102,7 +102,12 @@ class Keyring:
 
     def keyed_hash(self, value: str) -> str:
         """HMAC-SHA256 of `value` under the hash key, 64 hex digits: equal values, equal hashes."""
-        return hmac.new(self._hash_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+        return hash_with(self._hash_key, value)
+
+
+def hash_with(hash_key: bytes, value: str) -> str:
+    """HMAC-SHA256 of `value` under `hash_key` (the keyring's, or a new one during `bab privacy rotate-hash-key`)."""
+    return hmac.new(hash_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 _keyring: Keyring | None = None

@@ -9,6 +9,8 @@ running it again. The key-check row is rotated last, once every value and file i
 then the start-up check still asks for the older key, so it cannot be dropped while something needs it. When
 the uploads folder is missing while the database names files, the key check is left as it is, and the result
 says so (a command run without the workers' BAB_DATA_DIR must not pass for a complete rotation).
+`rotate_hash_key` moves every lookup hash (WhatsApp numbers, the key check) to a new BAB_HASH_KEY in one
+transaction, with the workers stopped: all of it or nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     column,
+    delete,
     func,
     or_,
     select,
@@ -200,3 +203,58 @@ async def rotate(engine: AsyncEngine, uploads_dir: Path | None, batch: int = 500
     done.complete = True
     log.info("rotation complete key_check=%d", count)
     return done
+
+
+def _is_hash(value: str) -> bool:
+    """Whether an identity key is a lookup hash (64 hex digits) rather than a business-scoped user id."""
+    return len(value) == 64 and all(ch in "0123456789abcdef" for ch in value)
+
+
+@dataclass(frozen=True, slots=True)
+class HashRotation:
+    """What `rotate_hash_key` changed: WhatsApp numbers re-hashed, identity keys renewed, address counts dropped."""
+
+    numbers: int
+    identities: int
+    dropped: int
+
+
+async def rotate_hash_key(sessions: async_sessionmaker[AsyncSession], new_key: str) -> HashRotation:
+    """Re-hash every lookup under `new_key`, in one transaction (the workers must be stopped: one still on the old
+    key would file a known number as a new person); afterwards only `new_key` passes the start-up check.
+
+    A WhatsApp identity keyed by its number's hash (no business-scoped id) gets the hash of its current number
+    under the new key, so that no key made with the old one is left for whoever may hold it to try numbers
+    against. The reopen tries counted per client address are keyed by the old hash: they are dropped.
+    """
+    if len(new_key) < crypto.MIN_HASH_KEY_LENGTH:
+        raise crypto.KeyringError(f"the new hash key must be at least {crypto.MIN_HASH_KEY_LENGTH} characters "
+                                  "(`bab privacy keygen` prints one)")
+    key = new_key.encode("utf-8")
+    contact, identity = tables.WhatsAppContact, tables.Identity
+    numbers = identities = 0
+    async with sessions() as session, session.begin():
+        check = await session.get(tables.KeyCheck, 1)
+        if check is not None and check.hash == crypto.hash_with(key, CHECK_VALUE):
+            raise crypto.KeyringError("the database's lookups are already under the new hash key: set BAB_HASH_KEY "
+                                      "to it and start the workers")
+        rows = (await session.execute(select(contact.identity_id, contact.wa_id, contact.bsuid, identity.external_id)
+                                      .join(identity, identity.id == contact.identity_id))).all()
+        for identity_id, wa_id, bsuid, external_id in rows:
+            if not wa_id:
+                continue
+            new_hash = crypto.hash_with(key, wa_id)
+            # Not `contact.wa_id = …`: its validator would hash with the installed (old) key.
+            await session.execute(update(contact).where(contact.identity_id == identity_id)
+                                  .values(wa_id_hash=new_hash).execution_options(synchronize_session=False))
+            numbers += 1
+            if external_id != bsuid and _is_hash(external_id):  # keyed by a number's hash, not by a user id
+                await session.execute(update(identity).where(identity.id == identity_id)
+                                      .values(external_id=new_hash).execution_options(synchronize_session=False))
+                identities += 1
+        result = await session.execute(delete(tables.ReopenFailure).where(tables.ReopenFailure.key.like("addr:%")))
+        dropped = int(getattr(result, "rowcount", 0) or 0)
+        if check is not None:
+            check.hash = crypto.hash_with(key, CHECK_VALUE)
+    log.info("hash key rotated numbers=%d identities=%d dropped=%d", numbers, identities, dropped)
+    return HashRotation(numbers, identities, dropped)

@@ -505,3 +505,52 @@ def test_file_mode_of_rewritten_files_is_private(tmp_path: Path) -> None:
     assert crypto.seal_file(path) and not crypto.seal_file(path)  # a second pass leaves it as it is
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and media.read(path) == PNG
     assert not [leftover for leftover in tmp_path.iterdir() if leftover.name.startswith(".")]
+
+
+NEW_HASH_KEY = "n" * 16 + "e" * 16 + "w" * 8  # 40 characters
+
+
+async def _whatsapp_people(settings: Settings, directory: Directory) -> tuple[int, int, str]:
+    """Two WhatsApp people known to the database (one by number only, one by user id and number); returns their
+    identity ids, once created, and the number-only one's identity key."""
+    from bot.storage import whatsapp_repo
+
+    bab = await build(settings, directory=directory)
+    try:
+        async with bab.sessions() as session, session.begin():
+            now = bab.clock.now()
+            by_number = await whatsapp_repo.resolve_contact(session, None, "212600000001", None, now, now)
+            await whatsapp_repo.resolve_contact(session, "MA.user.2", "212600000002", None, now, now)
+            ids = {row.external_id: row.id for row in await session.scalars(
+                select(tables.Identity).where(tables.Identity.channel == whatsapp_repo.CHANNEL))}
+        return ids[by_number], ids["MA.user.2"], by_number
+    finally:
+        await bab.close()
+
+
+def test_the_hash_key_rotates_with_every_lookup_and_only_the_new_key_opens_the_database(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        template_db: tuple[Path, Directory]) -> None:
+    from bot.config import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(template_db[0], tmp_path / "bab.sqlite3")
+    for name, value in (("BAB_DATA_DIR", str(tmp_path)), ("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/bab.sqlite3"),
+                        ("BAB_DATA_KEYS", TEST_DATA_KEY), ("BAB_HASH_KEY", TEST_HASH_KEY), ("BAB_SCHEDULER", "off")):
+        monkeypatch.setenv(name, value)
+    number_only, with_user_id, old_key = asyncio.run(_whatsapp_people(load_settings(), template_db[1]))
+    assert main(["privacy", "rotate-hash-key"]) == 2  # no BAB_NEW_HASH_KEY: nothing done
+    assert "BAB_NEW_HASH_KEY" in capsys.readouterr().err
+    monkeypatch.setenv("BAB_NEW_HASH_KEY", NEW_HASH_KEY)
+    assert main(["privacy", "rotate-hash-key"]) == 0
+    out = capsys.readouterr().out
+    assert "2 WhatsApp numbers, 1 identity keys" in out and NEW_HASH_KEY not in out
+    assert main(["migrate"]) == 2  # the old key no longer opens the database…
+    assert "BAB_HASH_KEY" in capsys.readouterr().err
+    monkeypatch.setenv("BAB_HASH_KEY", NEW_HASH_KEY)  # …the new one does, and finds the same people
+    assert main(["privacy", "rotate-hash-key"]) == 1  # already done: refused, not applied twice
+    assert "already under the new hash key" in capsys.readouterr().err
+    again = asyncio.run(_whatsapp_people(load_settings(), template_db[1]))
+    assert again[:2] == (number_only, with_user_id) and again[2] != old_key
+    # No lookup made with the old key is left in the database file for whoever may hold that key.
+    assert old_key.encode() not in (tmp_path / "bab.sqlite3").read_bytes()
