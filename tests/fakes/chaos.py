@@ -12,8 +12,12 @@ Faults, drawn with equal weight unless `kinds` says otherwise:
 from __future__ import annotations
 
 import random
+import socket
+import struct
 from collections import Counter
 from dataclasses import dataclass, field
+
+from aiohttp import web
 
 KINDS = ("timeout", "throttle", "5xx", "reset", "lost_reset", "lost_5xx", "lost_late")
 LOST_ACKS = frozenset({"lost_reset", "lost_5xx", "lost_late"})
@@ -56,3 +60,13 @@ class Chaos:
     @property
     def lost_acks(self) -> int:
         return sum(count for kind, count in self.drawn.items() if kind in LOST_ACKS)
+
+
+def reset(request: web.Request) -> None:
+    """Drop the connection with a RST, as a dropped peer would; the answer never reaches the client."""
+    transport = request.transport
+    if transport is not None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import struct
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.chaos import LOST_ACKS, Chaos
+from tests.fakes.chaos import LOST_ACKS, Chaos, reset
 from tests.fakes.limits import MESSAGE_METHODS, FloodLimits
 
 JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "link_preview_options"}
@@ -248,7 +246,7 @@ class FakeTelegramAPI:
         if fault in ("timeout", "lost_late"):
             await asyncio.sleep(self.chaos.delay)  # the client has given up by then
         elif fault in ("reset", "lost_reset"):
-            _reset(request)
+            reset(request)
         elif fault == "lost_5xx":
             response = self._error(500, "Internal Server Error")
         return response
@@ -360,15 +358,6 @@ class FakeTelegramAPI:
                 return self._error(400, "Bad Request: BOT_COMMAND_INVALID")
         return True
 
-
-def _reset(request: web.Request) -> None:
-    """Drop the connection with a RST, as a dropped peer would; the answer never reaches the client."""
-    transport = request.transport
-    if transport is not None:
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        transport.abort()
 
 
 # --- updates as Telegram sends them ---------------------------------------------------------------------------

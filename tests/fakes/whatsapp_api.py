@@ -28,8 +28,6 @@ import hashlib
 import json
 import re
 import secrets
-import socket
-import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,7 +38,7 @@ import aiohttp
 from aiohttp import web
 
 from tests.fakes import whatsapp_payloads as wp
-from tests.fakes.chaos import LOST_ACKS, Chaos
+from tests.fakes.chaos import LOST_ACKS, Chaos, reset
 from tests.fakes.whatsapp_payloads import (
     BSUID_RE,
     ERRORS,
@@ -542,12 +540,7 @@ class FakeGraphAPI:
         if failure.code == "reset":
             call.status = 0
             await self._record(call)
-            transport = request.transport
-            if transport is not None:
-                sock = transport.get_extra_info("socket")
-                if sock is not None:  # linger 0: the kernel answers with a RST, as a dropped peer would
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                transport.abort()
+            reset(request)
             return web.Response(status=500)  # never reaches the client
         if failure.code == "http":
             await self._record(call)
@@ -652,12 +645,7 @@ class FakeGraphAPI:
             await asyncio.sleep(self.chaos.delay)  # the client has given up by then
             return web.json_response(call.response or {})
         if fault in ("reset", "lost_reset"):
-            transport = request.transport
-            if transport is not None:
-                sock = transport.get_extra_info("socket")
-                if sock is not None:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                transport.abort()
+            reset(request)
             return web.Response(status=500)  # never reaches the client
         if fault == "throttle":
             return self._graph_error(_Refusal(130429, ERRORS[130429].details))
