@@ -524,7 +524,7 @@ class TelegramChannel:
         updates: list[Update] = []
         last: int | None = None
         for data in raw:
-            update_id = data.get("update_id") if isinstance(data, dict) else None
+            update_id = data.get("update_id")
             if isinstance(update_id, int):
                 last = update_id if last is None else max(last, update_id)
             try:

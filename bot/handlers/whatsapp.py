@@ -360,12 +360,21 @@ def callback_data(ref: str, part: int) -> dict[str, str]:
     return {"biz_opaque_callback_data": value} if len(value) <= MAX_CALLBACK else {}
 
 
-def outbox_id_of(callback: str | None) -> int | None:
-    """The outbox row a status's callback data names, or None when it is not one of ours."""
+def callback_ids(callback: str | None) -> tuple[int, int] | None:
+    """The outbox row and attempt a status's callback data names ('bab:<row>:<attempt>:<part>'), or None when it
+    is not one of ours."""
     if not callback or not callback.startswith(CALLBACK_PREFIX):
         return None
-    head = callback[len(CALLBACK_PREFIX):].split(":", 1)[0]
-    return int(head) if head.isdigit() else None
+    fields = callback[len(CALLBACK_PREFIX):].split(":")
+    if len(fields) != 3 or not all(field.isdigit() for field in fields):
+        return None
+    return int(fields[0]), int(fields[1])
+
+
+def outbox_id_of(callback: str | None) -> int | None:
+    """The outbox row a status's callback data names, or None when it is not one of ours."""
+    ids = callback_ids(callback)
+    return ids[0] if ids is not None else None
 
 
 class WhatsAppChannel:
@@ -463,7 +472,7 @@ class WhatsAppChannel:
         for delivery, receipt in receipts:
             try:
                 known = await self.inbox.receipt(receipt.wamid, receipt.status, receipt.error_code,
-                                                 receipt.callback, outbox_id_of(receipt.callback))
+                                                 receipt.callback, callback_ids(receipt.callback))
                 if not known and self.clock.now() - delivery.received_at < NOT_YET:
                     not_yet.add(delivery.id)
             except Exception as error:

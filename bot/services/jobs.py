@@ -203,11 +203,12 @@ class Jobs:
         record on the row that it is done, also when nobody was left to tell (those rows in bulk), so that the
         next sweep does not read it again."""
         async with self.sessions() as session:
-            done = await sent_keys(session, [self._key(kind, r, m, suffix) for r, suffix, ms in planned for m in ms])
+            done = await sent_keys(session, [self._key(kind, r.id, m, suffix)
+                                             for r, suffix, ms in planned for m in ms])
         sent = 0
         settled: dict[tuple[date, tuple[tuple[str, Any], ...]], list[int]] = {}
         for request, suffix, recipients in planned:
-            todo = [m for m in recipients if self._key(kind, request, m, suffix) not in done]
+            todo = [m for m in recipients if self._key(kind, request.id, m, suffix) not in done]
             if not todo:
                 if mark is not None:
                     values = tuple(sorted(mark(request).items()))
@@ -218,7 +219,7 @@ class Jobs:
                 if row is None or row.due_on != request.due_on:
                     continue
                 for member in todo:
-                    sent += await send_alert(session, self._key(kind, row, member, suffix), kind, row.id,
+                    sent += await send_alert(session, self._key(kind, row.id, member, suffix), kind, row.id,
                                              member.identity_id, member.channel, build(row, self._staff_t(member)),
                                              now)
                 if mark is not None:
@@ -297,8 +298,9 @@ class Jobs:
                     t = self._staff_t(member)
                     message = notices.staff_overdue(t, row.reference, self.lifecycle.place(row.collectivity_code, t),
                                                     row.due_on)
-                    sent += await send_alert(session, self._key("overdue", row, member, str(row.due_on)), "overdue",
-                                             row.id, member.identity_id, member.channel, message, now)
+                    key = self._key("overdue", row.id, member, str(row.due_on))
+                    sent += await send_alert(session, key, "overdue", row.id, member.identity_id, member.channel,
+                                             message, now)
                 sent += await self._tell_citizen_overdue(session, row, today, now)
                 log.info("request overdue reference=%s due=%s", row.reference, row.due_on)
         return sent
@@ -395,7 +397,7 @@ class Jobs:
         for request_id, reference, code, due_on in rows:
             if code not in above:
                 above[code] = any(m.id == member.id for m in one_level_up(members, self.directory, code))
-            key = f"escalation:{request_id}:{member.identity_id}:{due_on}"  # `_key("escalation", …)`
+            key = self._key("escalation", request_id, member, str(due_on))  # the key `escalate` uses
             if above[code] and await claim(session, key, "escalation", request_id, member.identity_id, now):
                 missed.append(reference)
         return missed
@@ -436,8 +438,9 @@ class Jobs:
         return request_handlers(members, self.directory, request.collectivity_code, request.assigned_staff_id)
 
     @staticmethod
-    def _key(kind: str, request: tables.Request, member: StaffMember, suffix: str) -> str:
-        return f"{kind}:{request.id}:{member.identity_id}:{suffix}"
+    def _key(kind: str, request_id: int, member: StaffMember, suffix: str) -> str:
+        """The ledger key of one notice: its kind, request, recipient and due date (or day)."""
+        return f"{kind}:{request_id}:{member.identity_id}:{suffix}"
 
     async def run_all(self, now: datetime) -> dict[str, int]:
         """Every sweep once, in order (overdue before escalation); returns notices queued per sweep."""

@@ -39,12 +39,6 @@ class Person:
     inbound: Inbound | None
 
 
-def _attempt_of(callback: str) -> int | None:
-    """The attempt number in callback data 'bab:<row>:<attempt>:<part>', or None."""
-    fields = callback.split(":")
-    return int(fields[2]) if len(fields) == 4 and fields[2].isdigit() else None
-
-
 class WhatsAppInbox:
     """The channel's records; every method commits its own transaction."""
 
@@ -88,8 +82,9 @@ class WhatsAppInbox:
         return Person(key, seen, inbound)
 
     @staticmethod
-    async def _proved(session: AsyncSession, outbox_id: int, callback: str, wamid: str, now: datetime) -> bool:
-        """Apply the proof that the call tagged `callback` of outbox row `outbox_id` went.
+    async def _proved(session: AsyncSession, outbox_id: int, attempt: int, callback: str, wamid: str,
+                      now: datetime) -> bool:
+        """Apply the proof that the call tagged `callback` (of attempt `attempt` of row `outbox_id`) went.
 
         False when the row is not ours, or when the attempt that made the call is still being recorded (the
         status overtook the send's outcome): the status is looked at again in a few seconds, by then the row
@@ -100,7 +95,7 @@ class WhatsAppInbox:
             return False
         proof = row.payload.get(PROOF)
         matches = isinstance(proof, dict) and proof.get("ref") == callback
-        if row.status == "pending" and not matches and _attempt_of(callback) == row.attempts:
+        if row.status == "pending" and not matches and attempt == row.attempts:
             return False  # in flight: its outcome is not written yet
         await whatsapp_repo.add_receipt(session, outbox_id, wamid, now)  # its later statuses find it by wamid
         if row.status != "pending" or not isinstance(proof, dict) or not matches:
@@ -144,18 +139,18 @@ class WhatsAppInbox:
             return await whatsapp_repo.address_of(session, key)
 
     async def receipt(self, wamid: str, status: str, error_code: int | None, callback: str | None = None,
-                      outbox_id: int | None = None) -> bool:
+                      tag: tuple[int, int] | None = None) -> bool:
         """Record a delivery status; a message refused for the window waits again. False if not known (yet).
 
         A status for a wamid Bab never learnt (the send's answer was lost) is placed by its callback data, which
-        names the outbox row (`outbox_id`) and the call: if that row waits for proof of that very call, the call
+        names the outbox row and attempt (`tag`) and the call: if that row waits for proof of that very call, the call
         went, so the row is delivered (or what is left of it goes now) instead of being sent again.
         """
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
             row = await whatsapp_repo.record_status(session, wamid, status, error_code, now)
-            if row is None and outbox_id is not None and callback is not None and status != "failed":
-                if await self._proved(session, outbox_id, callback, wamid, now):
+            if row is None and tag is not None and callback is not None and status != "failed":
+                if await self._proved(session, *tag, callback, wamid, now):
                     row = await whatsapp_repo.record_status(session, wamid, status, error_code, now)
             if row is None:
                 return False

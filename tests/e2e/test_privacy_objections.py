@@ -11,18 +11,10 @@ from bot.flows.spec import Inbound, InboundKind, State, Submit
 from bot.i18n import translator
 from bot.storage import tables
 from tests.conftest import WebUser
+from tests.e2e.test_web_feedback_and_mine import complaint_up_to_media
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 FR = translator("fr")
-
-
-async def up_to_media(user: WebUser) -> None:
-    await user.tap("feedback")
-    await user.tap("complaint")
-    await user.say("Rabat")
-    await user.tap(user.option_ids()[0])
-    await user.tap("roads")
-    await user.say("Un grand trou dans la chaussée avenue Hassan II, dangereux la nuit.")
 
 
 async def send_photo(user: WebUser) -> None:
@@ -47,7 +39,7 @@ async def object_to(user: WebUser, what: str) -> None:
 
 async def test_an_objection_is_remembered_asked_no_more_and_withdrawable(web_user: WebUser) -> None:
     await web_user.say("Bonjour")
-    await up_to_media(web_user)
+    await complaint_up_to_media(web_user)
     await send_photo(web_user)
     await web_user.say("0661234567")
     await web_user.tap("send")
@@ -61,7 +53,7 @@ async def test_an_objection_is_remembered_asked_no_more_and_withdrawable(web_use
         assert (await session.scalar(select(tables.Attachment.ref))) == "erased"
     # The next complaint asks only for the location, refuses a photo, and asks no contact.
     await web_user.say("menu")
-    await up_to_media(web_user)
+    await complaint_up_to_media(web_user)
     assert web_user.prompt["text"] == FR("You can share the location of the problem. Otherwise tap Skip.")
     await send_photo(web_user)
     assert FR("Thank you, but I cannot use a file at this step.") in web_user.messages[-2]["text"] + \
@@ -86,7 +78,7 @@ async def test_an_objection_is_remembered_asked_no_more_and_withdrawable(web_use
     await web_user.tap("allow_contact")
     assert await objections(web_user) == "photos"
     await web_user.say("menu")
-    await up_to_media(web_user)
+    await complaint_up_to_media(web_user)
     assert web_user.prompt["text"] == FR("You can share the location of the problem. Otherwise tap Skip.")
     await web_user.tap("skip")
     assert web_user.prompt["text"].startswith(FR(
@@ -98,7 +90,7 @@ async def test_an_objection_to_locations_asks_only_for_a_photo(web_user: WebUser
     await web_user.say("Bonjour")
     await object_to(web_user, "location")
     await web_user.say("menu")
-    await up_to_media(web_user)
+    await complaint_up_to_media(web_user)
     assert web_user.prompt["text"] == FR("You can add a photo of the problem. Otherwise tap Skip.")
     await web_user.client.post("/api/location", json={"lat": 34.02, "lon": -6.83})
     await web_user.replies()

@@ -69,13 +69,18 @@ async def test_suggestion_with_location_and_no_contact(web_user: WebUser) -> Non
         assert request.lat == pytest.approx(35.571)
 
 
-async def file_quick_complaint(user: WebUser) -> str:
+async def complaint_up_to_media(user: WebUser) -> None:
+    """A complaint about a road in Rabat, up to the question asking for a photo or a location."""
     await user.tap("feedback")
     await user.tap("complaint")
     await user.say("Rabat")
     await user.tap(user.option_ids()[0])
     await user.tap("roads")
     await user.say("Un grand trou dans la chaussée avenue Hassan II, dangereux la nuit.")
+
+
+async def file_quick_complaint(user: WebUser) -> str:
+    await complaint_up_to_media(user)
     await user.tap("skip")
     await user.tap("skip")
     receipt = await user.tap("send")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import build
+from bot.app import Bab, build
 from bot.config import Settings
 from bot.domain.deadlines import CASABLANCA
 from bot.services.clock import FixedClock
@@ -25,14 +25,19 @@ def local(y: int, mo: int, d: int, h: int = 10) -> datetime:
     return datetime(y, mo, d, h, 0, tzinfo=CASABLANCA)
 
 
-async def test_two_processes_send_each_alert_once(tmp_path: Path) -> None:
+async def two_processes(tmp_path: Path, clock: FixedClock) -> tuple[Bab, Bab]:
+    """Two Babs with their own engines on the test PostgreSQL database, emptied and migrated once."""
     url = postgres_url()
     assert url is not None
     await reset_schema(url)
-    clock = FixedClock(local(2026, 11, 17))  # Tue 17 Nov 2026, 10:00
     settings = Settings(data_dir=tmp_path, database_url=url, default_locale="fr")
     one = await build(settings, clock=clock)
-    two = await build(settings, clock=clock, migrate=False, directory=one.directory)
+    return one, await build(settings, clock=clock, migrate=False, directory=one.directory)
+
+
+async def test_two_processes_send_each_alert_once(tmp_path: Path) -> None:
+    clock = FixedClock(local(2026, 11, 17))  # Tue 17 Nov 2026, 10:00
+    one, two = await two_processes(tmp_path, clock)
     try:
         now = clock.now()
         async with one.sessions() as session, session.begin():
@@ -84,13 +89,8 @@ async def test_two_processes_send_each_alert_once(tmp_path: Path) -> None:
 
 
 async def test_two_processes_catch_a_late_coordinator_up_once(tmp_path: Path) -> None:
-    url = postgres_url()
-    assert url is not None
-    await reset_schema(url)
     clock = FixedClock(local(2026, 12, 14))  # Mon 14 Dec: requests due Fri 13 Nov are escalated today
-    settings = Settings(data_dir=tmp_path, database_url=url, default_locale="fr")
-    one = await build(settings, clock=clock)
-    two = await build(settings, clock=clock, migrate=False, directory=one.directory)
+    one, two = await two_processes(tmp_path, clock)
     try:
         now = clock.now()
         async with one.sessions() as session, session.begin():
