@@ -205,16 +205,45 @@ def staff_escalation(t: Translator, reference: str, place: str, days_late: int, 
                 notice="staff_reminder", reference=reference, date=t.date(due_on))
 
 
+def _listed(t: Translator, head: str, references: Sequence[str], tail: str, notice: str) -> Outbound:
+    """Several requests in one staff notice: `head` (with the count), the first references, `tail`, and a button
+    for each of the first three."""
+    return _out(t, [head + _refs(references, len(references)), tail],
+                tuple(open_button(reference) for reference in references[:3]), notice=notice,
+                reference=references[0] if references else "")
+
+
+def staff_reminders(t: Translator, references: Sequence[str], days: int) -> Outbound:
+    """A sweep's reminders to one person, when they are several: the requests due within `days` working days."""
+    return _listed(t, t(N_("Reminder: requests due within {days} working days: {count}"), days=days,
+                        count=len(references)), references,
+                   t(N_("Tap one to open it, or type /inbox to see them all.")), "staff_news")
+
+
+def staff_overdues(t: Translator, references: Sequence[str]) -> Outbound:
+    """A sweep's overdue alerts to one person, when they are several."""
+    return _listed(t, t(N_("Overdue: requests you handle past their due date with no answer yet: {count}"),
+                        count=len(references)), references,
+                   t(N_("Please answer them or tell the citizens when they will have an answer. Tap one to open "
+                        "it, or type /overdue to see them all.")), "staff_news")
+
+
+def staff_escalations(t: Translator, references: Sequence[str], days: int) -> Outbound:
+    """A sweep's escalations to one coordinator, when they are several: requests `days` working days or more
+    past their due date."""
+    return _listed(t, t(N_("Escalation: requests in your scope {days} working days or more past their due date "
+                           "with no answer: {count}"), days=days, count=len(references)), references,
+                   t(N_("They need your attention. Tap one to open it, or type /overdue to see them all.")),
+                   "staff_news")
+
+
 def staff_escalations_missed(t: Translator, references: Sequence[str]) -> Outbound:
     """The escalated requests still open that reached a coordinator only now (they joined, or became the level
     one up, after the escalation): how many, the first references, a button for the first three."""
-    count = len(references)
-    return _out(t, [t(N_("Escalated requests still open that you were not told of: {count}"), count=count)
-                    + _refs(references, count),
-                    t(N_("They are in your scope and long past their due date with no answer. Tap one to open it, "
-                         "or type /overdue to see them all."))],
-                tuple(open_button(reference) for reference in references[:3]), notice="staff_news",
-                reference=references[0] if references else "")
+    return _listed(t, t(N_("Escalated requests still open that you were not told of: {count}"),
+                        count=len(references)), references,
+                   t(N_("They are in your scope and long past their due date with no answer. Tap one to open it, "
+                        "or type /overdue to see them all.")), "staff_news")
 
 
 def staff_due_moved(t: Translator, reference: str, new: date, old: date) -> Outbound:

@@ -53,6 +53,11 @@ from bot.storage.staff_repo import active_members
 
 log = logging.getLogger(__name__)
 
+# Rows per statement when claiming, locking or marking many at once (well under SQLite's bound parameters).
+CHUNK = 500
+# From this many notices of one kind to one person in one sweep, they go as one list instead of one each.
+BATCH_FROM = 4
+
 # Notices to people wait for the morning: nobody should get a deadline alert at 03:00 (local hours).
 AWAKE_FROM, AWAKE_UNTIL = 8, 21
 
@@ -89,6 +94,20 @@ async def claim(session: AsyncSession, key: str, kind: str, request_id: int | No
     return (await session.execute(statement)).scalar_one_or_none() is not None
 
 
+async def claim_many(session: AsyncSession, keys: Sequence[tuple[str, int]], kind: str, identity_id: int | None,
+                     now: datetime) -> set[str]:
+    """Insert the ledger rows of (key, request id) for one recipient; the keys this transaction owns."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    owned: set[str] = set()
+    for start in range(0, len(keys), CHUNK):
+        values = [{"dedupe_key": key, "kind": kind, "request_id": request_id, "identity_id": identity_id,
+                   "created_at": now} for key, request_id in keys[start:start + CHUNK]]
+        statement = (insert(tables.Alert).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+                     .returning(tables.Alert.dedupe_key))
+        owned.update((await session.execute(statement)).scalars())
+    return owned
+
+
 async def send_alert(session: AsyncSession, key: str, kind: str, request_id: int | None, identity_id: int,
                      channel: str, message: Outbound, now: datetime) -> bool:
     """Claim `key` and, only if this transaction got it, queue `message`; True when queued."""
@@ -120,6 +139,8 @@ def awake(now: datetime) -> bool:
 
 # A staff notice of one request, built under the row lock from the locked row in the member's language.
 StaffNotice = Callable[[tables.Request, Translator], Outbound]
+# The same for several requests at once (in the order planned), as one message.
+StaffBatch = Callable[[Sequence[tables.Request], Translator], Outbound]
 
 
 # --- the sweeps ----------------------------------------------------------------------------------------------
@@ -196,42 +217,65 @@ class Jobs:
         return row if row is not None and row.status in OPEN else None
 
     async def _tell_planned(self, kind: str, planned: Sequence[tuple[tables.Request, str, list[StaffMember]]],
-                            now: datetime, build: StaffNotice,
+                            now: datetime, build: StaffNotice, build_many: StaffBatch,
                             mark: Callable[[tables.Request], dict[str, Any]] | None = None) -> int:
-        """Send `kind` notices to the planned (request, key suffix, recipients) not in the ledger yet, each
-        request under its row lock and only while its due date is the one planned. `mark` gives the columns that
-        record on the row that it is done, also when nobody was left to tell (those rows in bulk), so that the
-        next sweep does not read it again."""
+        """Send `kind` notices of the planned (request, key suffix, recipients) not in the ledger yet: to each
+        recipient, one transaction that locks their requests, keeps those still open with the due date planned,
+        claims them and queues one notice each, or one list (`build_many`) when they are more than
+        `BATCH_FROM - 1` (a first sweep over a backlog must not send a coordinator thousands of messages).
+        Then `mark` gives the columns that record on each planned row that it is done, set in bulk while the row
+        is still open with the due date planned, so that the next sweep does not read it again; after a crash
+        before marking, the next sweep finds the ledger full and only marks."""
         async with self.sessions() as session:
             done = await sent_keys(session, [self._key(kind, r.id, m, suffix)
                                              for r, suffix, ms in planned for m in ms])
-        sent = 0
-        settled: dict[tuple[date, tuple[tuple[str, Any], ...]], list[int]] = {}
+        todo: dict[tuple[int, int | None], tuple[StaffMember, list[tuple[tables.Request, str]]]] = {}
         for request, suffix, recipients in planned:
-            todo = [m for m in recipients if self._key(kind, request.id, m, suffix) not in done]
-            if not todo:
-                if mark is not None:
-                    values = tuple(sorted(mark(request).items()))
-                    settled.setdefault((request.due_on, values), []).append(request.id)
-                continue
+            for member in recipients:
+                if self._key(kind, request.id, member, suffix) not in done:
+                    todo.setdefault((member.id, member.identity_id), (member, []))[1].append((request, suffix))
+        sent = 0
+        for member, items in todo.values():
             async with self.sessions() as session, session.begin():
-                row = await self._locked(session, request.id)
-                if row is None or row.due_on != request.due_on:
-                    continue
-                for member in todo:
-                    sent += await send_alert(session, self._key(kind, row.id, member, suffix), kind, row.id,
-                                             member.identity_id, member.channel, build(row, self._staff_t(member)),
-                                             now)
-                if mark is not None:
-                    for column, value in mark(row).items():
-                        setattr(row, column, value)
-        for (due_on, values), ids in settled.items():
-            for start in range(0, len(ids), 500):
-                async with self.sessions() as session, session.begin():
-                    await session.execute(update(tables.Request).where(
-                        tables.Request.id.in_(ids[start:start + 500]), tables.Request.due_on == due_on,
-                        tables.Request.status.in_(OPEN)).values(dict(values)))
+                live = await self._still_planned(session, items)
+                claimed = await claim_many(session, [(self._key(kind, r.id, member, suffix), r.id)
+                                                     for r, suffix in live], kind, member.identity_id, now)
+                told = [r for r, suffix in live if self._key(kind, r.id, member, suffix) in claimed]
+                t = self._staff_t(member)
+                messages = [build(r, t) for r in told] if len(told) < BATCH_FROM else [build_many(told, t)]
+                for message in messages:
+                    await repos.enqueue(session, member.identity_id, member.channel, message, now)
+                sent += len(messages)
+            if told:
+                log.info("alerts queued kind=%s identity=%s requests=%s messages=%s", kind, member.identity_id,
+                         len(told), len(messages))
+        if mark is not None:
+            settled: dict[tuple[date, tuple[tuple[str, Any], ...]], list[int]] = {}
+            for request, _suffix, _recipients in planned:
+                settled.setdefault((request.due_on, tuple(sorted(mark(request).items()))), []).append(request.id)
+            for (due_on, values), ids in settled.items():
+                for start in range(0, len(ids), CHUNK):
+                    async with self.sessions() as session, session.begin():
+                        await session.execute(update(tables.Request).where(
+                            tables.Request.id.in_(ids[start:start + CHUNK]), tables.Request.due_on == due_on,
+                            tables.Request.status.in_(OPEN)).values(dict(values)))
         return sent
+
+    @staticmethod
+    async def _still_planned(session: AsyncSession, items: Sequence[tuple[tables.Request, str]]
+                             ) -> list[tuple[tables.Request, str]]:
+        """The planned items whose request is still open with the same due date and collectivity (who is told
+        depends on both), each row locked, in id order so that two processes never wait on each other in a
+        circle."""
+        request = tables.Request
+        now_at: dict[int, tuple[date, str]] = {}
+        ids = sorted({r.id for r, _ in items})
+        for start in range(0, len(ids), CHUNK):
+            rows = await session.execute(select(request.id, request.due_on, request.collectivity_code).where(
+                request.id.in_(ids[start:start + CHUNK]), request.status.in_(OPEN))
+                .order_by(request.id).with_for_update())
+            now_at.update((row_id, (due_on, code)) for row_id, due_on, code in rows.all())
+        return [(r, suffix) for r, suffix in items if now_at.get(r.id) == (r.due_on, r.collectivity_code)]
 
     async def remind(self, now: datetime, members: list[StaffMember] | None = None) -> int:
         """Clerk reminders `reminder_days` working days before the due date (the nearest missed one only)."""
@@ -270,10 +314,14 @@ class Jobs:
             return notices.staff_reminder(t, row.reference, self.lifecycle.place(row.collectivity_code, t),
                                           row.due_on, self.calendar.working_days_between(today, row.due_on))
 
+        def build_many(rows: Sequence[tables.Request], t: Translator) -> Outbound:
+            return notices.staff_reminders(t, [row.reference for row in rows],
+                                           max(step_of[row.due_on] for row in rows))
+
         def mark(row: tables.Request) -> dict[str, Any]:
             return {"reminded_step": step_of.get(row.due_on)}
 
-        return await self._tell_planned("reminder", planned, now, build, mark)
+        return await self._tell_planned("reminder", planned, now, build, build_many, mark)
 
     async def mark_overdue(self, now: datetime, members: list[StaffMember] | None = None) -> int:
         """Requests past their due day: mark them, alert their handlers, tell the citizen what they can do."""
@@ -284,7 +332,17 @@ class Jobs:
         if not candidates:
             return 0
         members = await self._members(members)
-        sent = 0
+        planned = [(r, str(r.due_on), self._handlers(members, r)) for r in candidates]
+
+        def build(row: tables.Request, t: Translator) -> Outbound:
+            return notices.staff_overdue(t, row.reference, self.lifecycle.place(row.collectivity_code, t), row.due_on)
+
+        def build_many(rows: Sequence[tables.Request], t: Translator) -> Outbound:
+            return notices.staff_overdues(t, [row.reference for row in rows])
+
+        # The handlers first, then each request is marked: a crash in between leaves the request to the next
+        # sweep, whose ledger knows who was already told.
+        sent = await self._tell_planned("overdue", planned, now, build, build_many)
         for request in candidates:
             async with self.sessions() as session, session.begin():
                 row = await self._locked(session, request.id)
@@ -294,13 +352,6 @@ class Jobs:
                 row.overdue_at = now
                 await self.lifecycle.record(session, row, "overdue", "system:jobs", now,
                                             {"due_on": row.due_on.isoformat()})
-                for member in self._handlers(members, row):
-                    t = self._staff_t(member)
-                    message = notices.staff_overdue(t, row.reference, self.lifecycle.place(row.collectivity_code, t),
-                                                    row.due_on)
-                    key = self._key("overdue", row.id, member, str(row.due_on))
-                    sent += await send_alert(session, key, "overdue", row.id, member.identity_id, member.channel,
-                                             message, now)
                 sent += await self._tell_citizen_overdue(session, row, today, now)
                 log.info("request overdue reference=%s due=%s", row.reference, row.due_on)
         return sent
@@ -348,10 +399,13 @@ class Jobs:
             return notices.staff_escalation(t, row.reference, self.lifecycle.place(row.collectivity_code, t),
                                             self.calendar.working_days_between(row.due_on, today), row.due_on)
 
+        def build_many(rows: Sequence[tables.Request], t: Translator) -> Outbound:
+            return notices.staff_escalations(t, [row.reference for row in rows], self.settings.escalation_days)
+
         def mark(row: tables.Request) -> dict[str, Any]:
             return {"escalated_at": now}
 
-        return await self._tell_planned("escalation", planned, now, build, mark)
+        return await self._tell_planned("escalation", planned, now, build, build_many, mark)
 
     async def catch_up_escalations(self, now: datetime, members: list[StaffMember] | None = None) -> int:
         """Tell each coordinator (or admin) once, in one message, of the escalated requests still open that

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.app import Bab
 from bot.domain.deadlines import CASABLANCA
@@ -276,3 +276,41 @@ async def test_digest_waits_for_the_awake_hours(bab: Bab, clock: FixedClock) -> 
     assert await early.digest(clock.now()) == 0
     clock.moment = local(2026, 11, 19, 8).astimezone(clock.moment.tzinfo)
     assert await early.digest(clock.now()) == 2
+
+
+async def test_many_notices_to_one_person_in_a_sweep_go_as_one_list(bab: Bab, clock: FixedClock) -> None:
+    who = await people(bab, clock.now())
+    three = [await file(bab, local(2026, 10, 15)) for _ in range(3)]  # due Fri 13 Nov: overdue on Mon 16
+    assert (await bab.jobs.run_all(clock.now()))["overdue"] == 3 + 3  # three alerts to the clerk, one each
+    assert len(await messages(bab, who["clerk"])) == 3
+    # After a week away (say the server was down), five more are overdue at once, and escalated later.
+    five = [await file(bab, local(2026, 10, 21)) for _ in range(5)]  # due Fri 20 Nov
+    clock.moment = local(2026, 11, 23).astimezone(clock.moment.tzinfo)
+    assert (await bab.jobs.run_all(clock.now()))["overdue"] == 1 + 5  # one list to the clerk, each citizen told
+    clerk = await messages(bab, who["clerk"])
+    assert len(clerk) == 3 + 1
+    listed = clerk[-1].payload
+    assert all(r.reference in listed["text"] for r in five) and "5" in listed["text"]
+    assert [o["id"] for o in listed["options"]] == [f"go:open:{r.reference}" for r in five[:3]]
+    assert len(await messages(bab, who["amina"])) == 3 + 5
+    async with bab.sessions() as session:
+        overdue = list(await session.scalars(select(tables.Alert.request_id).where(
+            tables.Alert.kind == "overdue", tables.Alert.identity_id == who["clerk"])))
+    assert sorted(overdue) == sorted(r.id for r in three + five)  # still one ledger row per request
+
+    # 20 working days after Fri 20 Nov is Fri 18 Dec: on Mon 21 Dec all eight are escalated at once.
+    clock.moment = local(2026, 12, 21).astimezone(clock.moment.tzinfo)
+    region_before = len(await messages(bab, who["region"]))
+    assert (await bab.jobs.run_all(clock.now()))["escalations"] == 1
+    region = (await messages(bab, who["region"]))[region_before:]
+    escalation = [m.payload for m in region if "options" in m.payload and m.payload["options"]]
+    assert len(escalation) == 1 and escalation[0]["locale"] == "ar"
+    assert all(r.reference in escalation[0]["text"] for r in three + five)
+
+    # A crash after the list was queued and before the requests were marked: the next sweep only marks them.
+    async with bab.sessions() as session, session.begin():
+        await session.execute(update(tables.Request).values(escalated_at=None))
+    assert (await bab.jobs.run_all(clock.now()))["escalations"] == 0
+    async with bab.sessions() as session:
+        marked = list(await session.scalars(select(tables.Request.escalated_at)))
+    assert marked and all(at is not None for at in marked)
