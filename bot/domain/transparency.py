@@ -115,35 +115,51 @@ def areas_of(directory: Directory, code: str) -> list[tuple[str, str]]:
     return chain
 
 
+class Tally:
+    """The figures, counted one fact at a time: memory grows with the areas and months, not with the facts."""
+
+    def __init__(self, directory: Directory, calendar: WorkingCalendar, today: date) -> None:
+        self.directory = directory
+        self.today = today
+        self.index = WorkingDayIndex(calendar)
+        self.figures: dict[str, Figures] = {}
+        self.facts = 0
+        self._chains: dict[str, list[Figures]] = {}
+        self._open = {status.value for status in OPEN_STATUSES}
+
+    def add(self, facts: Iterable[Fact]) -> None:
+        """Count `facts` in the country and in every area above each one's collectivity."""
+        for fact in facts:
+            self.facts += 1
+            chain = self._chains.get(fact.code)
+            if chain is None:
+                chain = [self.figures.setdefault(code, Figures(code, level))
+                         for code, level in areas_of(self.directory, fact.code)]
+                self._chains[fact.code] = chain
+            month = fact.received_on.strftime("%Y-%m")
+            decided_month = fact.decided_on.strftime("%Y-%m") if fact.decided_on else None
+            days = self.index.between(fact.received_on, fact.decided_on) if fact.decided_on else 0
+            overdue = fact.status in self._open and fact.due_on < self.today
+            for area in chain:
+                area.received += 1
+                area.months.setdefault(month, [0, 0])[0] += 1
+                if overdue:
+                    area.overdue += 1
+                if fact.decision in DECISIONS and fact.decided_on is not None and decided_month is not None:
+                    area.decided += 1
+                    area.days[max(days, 0)] += 1
+                    area.months.setdefault(decided_month, [0, 0])[1] += 1
+                    if fact.decided_on <= fact.due_on:
+                        area.on_time += 1
+                    if fact.decision in ANSWERS:
+                        area.answered += 1
+                    else:
+                        area.refused[fact.ground or "unknown"] += 1
+
+
 def compute(facts: Iterable[Fact], directory: Directory, calendar: WorkingCalendar,
             today: date) -> dict[str, Figures]:
     """The figures of the country and of every area that received at least one request, by code."""
-    index = WorkingDayIndex(calendar)
-    figures: dict[str, Figures] = {}
-    chains: dict[str, list[Figures]] = {}
-    open_statuses = {status.value for status in OPEN_STATUSES}
-    for fact in facts:
-        chain = chains.get(fact.code)
-        if chain is None:
-            chain = [figures.setdefault(code, Figures(code, level)) for code, level in areas_of(directory, fact.code)]
-            chains[fact.code] = chain
-        month = fact.received_on.strftime("%Y-%m")
-        decided_month = fact.decided_on.strftime("%Y-%m") if fact.decided_on else None
-        days = index.between(fact.received_on, fact.decided_on) if fact.decided_on else 0
-        overdue = fact.status in open_statuses and fact.due_on < today
-        for area in chain:
-            area.received += 1
-            area.months.setdefault(month, [0, 0])[0] += 1
-            if overdue:
-                area.overdue += 1
-            if fact.decision in DECISIONS and fact.decided_on is not None and decided_month is not None:
-                area.decided += 1
-                area.days[max(days, 0)] += 1
-                area.months.setdefault(decided_month, [0, 0])[1] += 1
-                if fact.decided_on <= fact.due_on:
-                    area.on_time += 1
-                if fact.decision in ANSWERS:
-                    area.answered += 1
-                else:
-                    area.refused[fact.ground or "unknown"] += 1
-    return figures
+    tally = Tally(directory, calendar, today)
+    tally.add(facts)
+    return tally.figures

@@ -137,10 +137,27 @@ def awake(now: datetime) -> bool:
     return AWAKE_FROM <= now.astimezone(CASABLANCA).hour < AWAKE_UNTIL
 
 
+@dataclass(frozen=True, slots=True)
+class Due:
+    """What a sweep plans a request's notices with, read without a lock (re-checked under lock before sending).
+
+    Only these columns: a first sweep over a backlog reads many rows, and whole rows would cost a few KB each
+    (their texts, names and numbers decrypted for nothing)."""
+
+    id: int
+    reference: str
+    collectivity_code: str
+    due_on: date
+    assigned_staff_id: int | None
+
+
+DUE_COLUMNS = (tables.Request.id, tables.Request.reference, tables.Request.collectivity_code,
+               tables.Request.due_on, tables.Request.assigned_staff_id)
+
 # A staff notice of one request, built under the row lock from the locked row in the member's language.
-StaffNotice = Callable[[tables.Request, Translator], Outbound]
+StaffNotice = Callable[[Due, Translator], Outbound]
 # The same for several requests at once (in the order planned), as one message.
-StaffBatch = Callable[[Sequence[tables.Request], Translator], Outbound]
+StaffBatch = Callable[[Sequence[Due], Translator], Outbound]
 
 
 # --- the sweeps ----------------------------------------------------------------------------------------------
@@ -203,22 +220,22 @@ class Jobs:
         async with self.sessions() as session:
             return await active_members(session)
 
-    async def _candidates(self, *conditions: Any) -> list[tables.Request]:
+    async def _candidates(self, *conditions: Any) -> list[Due]:
         """Open requests matching `conditions` (read only; rows are re-checked under lock)."""
         async with self.sessions() as session:
-            rows = await session.scalars(select(tables.Request).where(tables.Request.status.in_(OPEN), *conditions))
+            rows = await session.execute(select(*DUE_COLUMNS).where(tables.Request.status.in_(OPEN), *conditions))
             # Sorted here, not in SQL: an ORDER BY id makes SQLite walk the whole table in id order instead of
             # searching the sweep's index for the few rows that are due.
-            return sorted(rows, key=lambda row: row.id)
+            return sorted((Due(*row) for row in rows), key=lambda due: due.id)
 
     async def _locked(self, session: AsyncSession, request_id: int) -> tables.Request | None:
         """The request, locked for this transaction, if it is still open."""
         row = await session.scalar(select(tables.Request).where(tables.Request.id == request_id).with_for_update())
         return row if row is not None and row.status in OPEN else None
 
-    async def _tell_planned(self, kind: str, planned: Sequence[tuple[tables.Request, str, list[StaffMember]]],
+    async def _tell_planned(self, kind: str, planned: Sequence[tuple[Due, str, list[StaffMember]]],
                             now: datetime, build: StaffNotice, build_many: StaffBatch,
-                            mark: Callable[[tables.Request], dict[str, Any]] | None = None) -> int:
+                            mark: Callable[[Due], dict[str, Any]] | None = None) -> int:
         """Send `kind` notices of the planned (request, key suffix, recipients) not in the ledger yet: to each
         recipient, one transaction that locks their requests, keeps those still open with the due date planned,
         claims them and queues one notice each, or one list (`build_many`) when they are more than
@@ -229,7 +246,7 @@ class Jobs:
         async with self.sessions() as session:
             done = await sent_keys(session, [self._key(kind, r.id, m, suffix)
                                              for r, suffix, ms in planned for m in ms])
-        todo: dict[tuple[int, int | None], tuple[StaffMember, list[tuple[tables.Request, str]]]] = {}
+        todo: dict[tuple[int, int | None], tuple[StaffMember, list[tuple[Due, str]]]] = {}
         for request, suffix, recipients in planned:
             for member in recipients:
                 if self._key(kind, request.id, member, suffix) not in done:
@@ -262,8 +279,7 @@ class Jobs:
         return sent
 
     @staticmethod
-    async def _still_planned(session: AsyncSession, items: Sequence[tuple[tables.Request, str]]
-                             ) -> list[tuple[tables.Request, str]]:
+    async def _still_planned(session: AsyncSession, items: Sequence[tuple[Due, str]]) -> list[tuple[Due, str]]:
         """The planned items whose request is still open with the same due date and collectivity (who is told
         depends on both), each row locked, in id order so that two processes never wait on each other in a
         circle."""
@@ -310,15 +326,15 @@ class Jobs:
         planned = [(row, f"{row.due_on}:{step_of[row.due_on]}", self._handlers(members, row))
                    for row in candidates if row.due_on in step_of]
 
-        def build(row: tables.Request, t: Translator) -> Outbound:
+        def build(row: Due, t: Translator) -> Outbound:
             return notices.staff_reminder(t, row.reference, self.lifecycle.place(row.collectivity_code, t),
                                           row.due_on, self.calendar.working_days_between(today, row.due_on))
 
-        def build_many(rows: Sequence[tables.Request], t: Translator) -> Outbound:
+        def build_many(rows: Sequence[Due], t: Translator) -> Outbound:
             return notices.staff_reminders(t, [row.reference for row in rows],
                                            max(step_of[row.due_on] for row in rows))
 
-        def mark(row: tables.Request) -> dict[str, Any]:
+        def mark(row: Due) -> dict[str, Any]:
             return {"reminded_step": step_of.get(row.due_on)}
 
         return await self._tell_planned("reminder", planned, now, build, build_many, mark)
@@ -334,10 +350,10 @@ class Jobs:
         members = await self._members(members)
         planned = [(r, str(r.due_on), self._handlers(members, r)) for r in candidates]
 
-        def build(row: tables.Request, t: Translator) -> Outbound:
+        def build(row: Due, t: Translator) -> Outbound:
             return notices.staff_overdue(t, row.reference, self.lifecycle.place(row.collectivity_code, t), row.due_on)
 
-        def build_many(rows: Sequence[tables.Request], t: Translator) -> Outbound:
+        def build_many(rows: Sequence[Due], t: Translator) -> Outbound:
             return notices.staff_overdues(t, [row.reference for row in rows])
 
         # The handlers first, then each request is marked: a crash in between leaves the request to the next
@@ -395,14 +411,14 @@ class Jobs:
         planned = [(r, str(r.due_on), one_level_up(members, self.directory, r.collectivity_code))
                    for r in candidates]
 
-        def build(row: tables.Request, t: Translator) -> Outbound:
+        def build(row: Due, t: Translator) -> Outbound:
             return notices.staff_escalation(t, row.reference, self.lifecycle.place(row.collectivity_code, t),
                                             self.calendar.working_days_between(row.due_on, today), row.due_on)
 
-        def build_many(rows: Sequence[tables.Request], t: Translator) -> Outbound:
+        def build_many(rows: Sequence[Due], t: Translator) -> Outbound:
             return notices.staff_escalations(t, [row.reference for row in rows], self.settings.escalation_days)
 
-        def mark(row: tables.Request) -> dict[str, Any]:
+        def mark(row: Due) -> dict[str, Any]:
             return {"escalated_at": now}
 
         return await self._tell_planned("escalation", planned, now, build, build_many, mark)
@@ -488,7 +504,7 @@ class Jobs:
                                          member.identity_id, member.channel, message, now)
         return sent
 
-    def _handlers(self, members: list[StaffMember], request: tables.Request) -> list[StaffMember]:
+    def _handlers(self, members: list[StaffMember], request: Due) -> list[StaffMember]:
         return request_handlers(members, self.directory, request.collectivity_code, request.assigned_staff_id)
 
     @staticmethod

@@ -24,14 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.deadlines import CASABLANCA
 from bot.domain.directory import Directory
-from bot.domain.transparency import DECISIONS, Fact, Figures, compute
+from bot.domain.transparency import DECISIONS, Fact, Figures, Tally
 from bot.services.clock import Clock
 from bot.storage import tables
 
 log = logging.getLogger(__name__)
 SNAPSHOT = "figures"  # the row of transparency_snapshots that holds the figures
 LEASE = timedelta(minutes=5)  # how long a worker that counts keeps the others from counting too (23 s at 1M)
-RECHECK_SECONDS = 30.0  # while another worker counts, how often a stale worker looks for its figures
+RECHECK_SECONDS = 30.0
+BATCH = 20_000  # requests read and counted at a time: the count's memory stays flat however many are stored  # while another worker counts, how often a stale worker looks for its figures
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +94,9 @@ def first_decisions(rows: list[Any], days: Days) -> dict[int, tuple[str, date, s
     return first
 
 
-def to_facts(requests: list[Any], decisions: list[Any]) -> Iterator[Fact]:
-    """One fact per request row, with its first decision."""
-    days = Days()
+def to_facts(requests: list[Any], decisions: list[Any], days: Days | None = None) -> Iterator[Fact]:
+    """One fact per request row, with its first decision (among `decisions`, in log order)."""
+    days = days or Days()
     first = first_decisions(decisions, days)
     for request_id, code, kind, status, received_at, due_on in requests:
         decision = first.get(request_id)
@@ -124,8 +125,9 @@ class Transparency:
     """Computes the public figures, keeps them in the database for every worker, and caches them here."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: Directory, calendar: WorkingCalendar,
-                 clock: Clock, ttl: float = 600.0) -> None:
+                 clock: Clock, ttl: float = 600.0, batch: int = BATCH) -> None:
         self.sessions = sessions
+        self.batch = batch
         self.directory = directory
         self.calendar = calendar
         self.clock = clock
@@ -222,14 +224,15 @@ class Transparency:
         """Count the figures again from the database (in a thread, off the event loop) and store them."""
         async with self._lock:
             started = time.perf_counter()
-            requests, decisions = await self._rows(session)
             today = _day(self.clock.now())
-            facts, figures = await asyncio.to_thread(self._count, requests, decisions, today)
-            snapshot = Snapshot(figures, self.clock.now(), today)
+            tally, days = Tally(self.directory, self.calendar, today), Days()
+            async for requests, decisions in self._batches(session):
+                await asyncio.to_thread(tally.add, to_facts(requests, decisions, days))
+            snapshot = Snapshot(tally.figures, self.clock.now(), today)
             await self.store(snapshot, session)
             self._snapshot = snapshot
-            log.info("transparency figures computed requests=%d areas=%d in %.0f ms", facts, len(figures),
-                     (time.perf_counter() - started) * 1000)
+            log.info("transparency figures computed requests=%d areas=%d in %.0f ms", tally.facts,
+                     len(tally.figures), (time.perf_counter() - started) * 1000)
             return snapshot
 
     async def store(self, snapshot: Snapshot, session: AsyncSession | None = None) -> None:
@@ -254,17 +257,34 @@ class Transparency:
                 setattr(row, key, value)
         await session.flush()
 
-    async def _rows(self, session: AsyncSession | None = None) -> tuple[list[Any], list[Any]]:
-        """The raw rows the figures need: requests, and decision events in log order (no per-row conversion)."""
-        if session is None:
-            async with self.sessions() as own:
-                return await self._rows(own)
-        request = tables.Request
-        decisions = await self._decision_rows(session)
-        requests = (await session.execute(select(
-            request.id, request.collectivity_code, request.kind, request.status,
-            type_coerce(request.received_at, String), type_coerce(request.due_on, String)))).all()
-        return list(requests), list(decisions)
+    async def _batches(self, session: AsyncSession | None = None) -> AsyncIterator[tuple[list[Any], list[Any]]]:
+        """The raw rows the figures need, `batch` requests at a time in id order, each with the decision events
+        of those requests in log order (no per-row conversion), so that counting never holds every request."""
+        after = 0
+        while True:
+            if session is None:
+                async with self.sessions() as own:
+                    requests, decisions = await self._batch(own, after)
+            else:
+                requests, decisions = await self._batch(session, after)
+            if requests:
+                yield requests, decisions
+            if len(requests) < self.batch:
+                return
+            after = requests[-1][0]
+
+    async def _batch(self, session: AsyncSession, after: int) -> tuple[list[Any], list[Any]]:
+        request, event = tables.Request, tables.RequestEvent
+        requests = list((await session.execute(
+            select(request.id, request.collectivity_code, request.kind, request.status,
+                   type_coerce(request.received_at, String), type_coerce(request.due_on, String))
+            .where(request.id > after).order_by(request.id).limit(self.batch))).all())
+        if not requests:
+            return [], []
+        return requests, list((await session.execute(
+            select(event.request_id, event.kind, type_coerce(event.at, String), event.ground)
+            .where(event.kind.in_(sorted(DECISIONS)), event.request_id >= requests[0][0],
+                   event.request_id <= requests[-1][0]).order_by(event.id))).all())
 
     async def _decision_rows(self, session: AsyncSession) -> list[Any]:
         event = tables.RequestEvent
@@ -272,14 +292,11 @@ class Transparency:
             select(event.request_id, event.kind, type_coerce(event.at, String), event.ground)
             .where(event.kind.in_(sorted(DECISIONS))).order_by(event.id))).all())
 
-    def _count(self, requests: list[Any], decisions: list[Any], today: date) -> tuple[int, dict[str, Figures]]:
-        facts = list(to_facts(requests, decisions))
-        return len(facts), compute(facts, self.directory, self.calendar, today)
-
     async def facts(self) -> list[Fact]:
         """One fact per request."""
-        requests, decisions = await self._rows()
-        return list(to_facts(requests, decisions))
+        days = Days()
+        return [fact async for requests, decisions in self._batches()
+                for fact in to_facts(requests, decisions, days)]
 
     async def export(self, batch: int = 5000) -> AsyncIterator[ExportRow]:
         """Every request, anonymous, in reference order, read in batches."""

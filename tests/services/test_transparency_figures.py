@@ -8,7 +8,7 @@ from typing import Any
 from bot.app import Bab, web_app
 from bot.domain.lifecycle import Action
 from bot.services.clock import FixedClock
-from bot.services.transparency import LEASE, Transparency
+from bot.services.transparency import LEASE, Transparency, figures_to_json
 from bot.storage import repos, tables
 
 TETOUAN = "01.571.01.11"
@@ -50,6 +50,9 @@ async def test_figures_and_export_on_each_backend(db_bab: Bab) -> None:
     assert str(exported[0].decided_on) == "2026-11-18"
     # The cache: a second read is the same snapshot until the time is up.
     assert await db_bab.transparency.snapshot() is snapshot
+    # Counted two requests at a time (each batch with its own decisions), the figures are the same.
+    batched = Transparency(db_bab.sessions, db_bab.directory, db_bab.calendar, db_bab.clock, batch=2)
+    assert figures_to_json((await batched.refresh()).figures) == figures_to_json(snapshot.figures)
 
 
 async def add_request(bab: Bab, number: int) -> None:
