@@ -35,7 +35,8 @@ class DataCategory:
 
     id: str
     fact: Fact
-    retention: str  # "personal", "files", "messages", "account" (until the person erases it) or "anonymous"
+    # "personal", "files", "messages", "drafts", "account" (until the person erases it) or "anonymous"
+    retention: str
 
 
 PURPOSES = (
@@ -72,6 +73,10 @@ CATEGORIES = (
     DataCategory("messages", Fact(
         N_("what you type in the web chat, and its messages to you"),
         "historique de la conversation sur le chat web (messages du citoyen et du service)"), "messages"),
+    DataCategory("drafts", Fact(
+        N_("the answers of a form you have not finished yet"),
+        "réponses d'un formulaire commencé et pas encore envoyé (conservées pour que le citoyen le termine)"),
+        "drafts"),
     DataCategory("account", Fact(
         N_("your chat account (a Telegram or WhatsApp identifier, or a random code kept by your browser) and your "
            "language"),
@@ -110,6 +115,8 @@ RETENTION_LINES = {
                      "historique du chat web : supprimé {period} après la clôture de la dernière demande du citoyen "
                      "(ou {period} après son envoi, sans demande) ; les textes reçus sur les autres canaux ne sont "
                      "pas conservés"),
+    "drafts": Fact(N_("the answers of a form you have not finished: erased {period} after your last message"),
+                   "réponses d'un formulaire non terminé : effacées {period} après le dernier message du citoyen"),
     "anonymous": Fact(N_("the reference, dates, status and collectivity of each request stay, without anything "
                          "that identifies you, for the public figures"),
                       "données anonymes des demandes : conservées pour les statistiques, sans rien qui identifie "
@@ -182,7 +189,7 @@ class PrivacyFacts:
     def days(self, retention: str) -> int | None:
         """The period of a retention kind, in days (None for those kept until erased, or anonymous)."""
         return {"personal": self.retention.personal_days, "files": self.retention.files_days,
-                "messages": self.retention.messages_days}.get(retention)
+                "messages": self.retention.messages_days, "drafts": self.retention.messages_days}.get(retention)
 
 
 def period(t: Translator, days: int) -> str:

@@ -8,7 +8,8 @@ withdrawing it is that change; a later note only postpones its purge):
 - files, `retention_files_days` after: its photos and documents, on disk and their rows;
 - messages, `retention_messages_days` after the citizen's last request stopped being open (or after they were
   written, for someone with no request): the web transcript lines and the texts typed on the web; files sent
-  in a conversation but never attached to a request, after as long;
+  in a conversation but never attached to a request, after as long; and the unfinished forms of a conversation
+  (answers typed, forms kept for later) once it has been idle as long, the language kept;
 - delivered or failed outbox rows, `retention_outbox_days` after they were queued (a delivery job, not a record:
   the web keeps its own transcript, the other channels' apps their own copy);
 - audit events (ids only: who viewed whose request, what was refused), `retention_audit_days` after they happened.
@@ -31,6 +32,7 @@ from sqlalchemy import ColumnElement, Select, delete, exists, func, or_, select,
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.privacy_facts import RetentionSettings
+from bot.flows.spec import State
 from bot.services.privacy import delete_files, erase_loaded_personal
 from bot.storage import tables
 from bot.storage.inbox_repo import OPEN
@@ -50,6 +52,7 @@ class PurgeCounts:
     texts: int = 0  # typed texts cleared from inbound messages
     outbox: int = 0  # delivered or failed outbox rows deleted
     audit: int = 0  # audit events deleted
+    conversations: int = 0  # idle conversations whose unfinished forms were cleared
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -124,6 +127,13 @@ class Retention:
         return select(outbox.id).where(outbox.status.in_(("sent", "failed")),
                                        outbox.created_at < self._cutoff(now, self.settings.outbox_days))
 
+    def due_conversations(self, now: datetime) -> Select[Any]:
+        """Ids (identities) of the conversations idle past the messages' period. A cleared one counts as new from
+        then, so each is read again only after another such period."""
+        conversation = tables.Conversation
+        return select(conversation.identity_id).where(
+            conversation.updated_at < self._cutoff(now, self.settings.messages_days))
+
     def due_audit(self, now: datetime) -> Select[Any]:
         """Ids of the audit events past their period."""
         event = tables.AuditEvent
@@ -139,7 +149,8 @@ class Retention:
             counts = PurgeCounts(personal=await self._personal(now), files=await self._files(now),
                                  transcript=await self._delete_each(self.due_transcript(now), tables.WebTranscript),
                                  texts=await self._texts(now), outbox=await self._outbox(now),
-                                 audit=await self._delete_each(self.due_audit(now), tables.AuditEvent))
+                                 audit=await self._delete_each(self.due_audit(now), tables.AuditEvent),
+                                 conversations=await self._conversations(now))
         log.info("retention purge at %s dry_run=%s counts=%s", now.isoformat(), dry_run, counts.as_dict())
         return counts
 
@@ -154,7 +165,8 @@ class Retention:
                                transcript=await _count(session, self.due_transcript(now)),
                                texts=await _count(session, self.due_texts(now)),
                                outbox=await _count(session, self.due_outbox(now)),
-                               audit=await _count(session, self.due_audit(now)))
+                               audit=await _count(session, self.due_audit(now)),
+                               conversations=await _count(session, self.due_conversations(now)))
 
     async def _batches(self, query: Select[Any]) -> list[int]:
         async with self.sessions() as session:
@@ -229,6 +241,28 @@ class Retention:
             cleared = int(getattr(result, "rowcount", 0) or 0)
             done += cleared
             if not cleared:
+                break
+        return done
+
+    async def _conversations(self, now: datetime) -> int:
+        """Clear the idle conversations' forms: where the person stood, their answers and the forms kept for
+        later go; the language stays, and the version grows, so a button of the old form is answered as stale."""
+        done = 0
+        conversation = tables.Conversation
+        while ids := await self._batches(self.due_conversations(now)):
+            async with self.sessions() as session, session.begin():
+                rows = list(await session.scalars(self.due_conversations(now).with_only_columns(conversation)
+                                                  .where(conversation.identity_id.in_(ids)).with_for_update()))
+                for row in rows:
+                    state = State.from_json(row.state)
+                    version = max(row.version, state.version) + 1
+                    row.state = State(locale=state.locale, locale_confirmed=state.locale_confirmed,
+                                      version=version).to_json()
+                    row.version, row.updated_at = version, now
+            if rows:
+                log.info("retention forms cleared identities=%s", [row.identity_id for row in rows])
+            done += len(rows)
+            if not rows:
                 break
         return done
 

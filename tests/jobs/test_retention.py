@@ -60,6 +60,15 @@ async def seed(bab: Bab, uploads: Path) -> dict[str, Any]:
             session.add(tables.AuditEvent(at=NOW - timedelta(days=age), actor="staff:1", action="view_personal",
                                           target=f"BAB-{age}", outcome="shown", data={}))
         ids["visitor"] = visitor.id
+        # Two half-filled access forms, with one kept for later: idle 100 days (cleared) and 10 days (kept).
+        for name, age in (("idle", 100), ("busy", 10)):
+            identity = await f.citizen(session, f"form-{name}", NOW)
+            draft = {"flow": "access", "step": "contact", "answers": {"name": f"Form {name}", "id_number": "CD9"},
+                     "scratch": {}, "history": ["name"]}
+            state = {**draft, "locale": "ary", "locale_confirmed": True, "version": 7, "suspended": [draft]}
+            session.add(tables.Conversation(identity_id=identity.id, state=state, version=7,
+                                            updated_at=NOW - timedelta(days=age)))
+            ids[name] = identity.id
     return ids
 
 
@@ -73,8 +82,10 @@ async def snapshot(bab: Bab) -> dict[str, Any]:
         texts = sorted(str(row.text) for row in await session.scalars(select(tables.InboundMessage)))
         outbox = sorted(row.status for row in await session.scalars(select(tables.OutboxMessage)))
         audit = sorted(str(row.target) for row in await session.scalars(select(tables.AuditEvent)))
+        forms = {row.identity_id: (row.state, row.version) for row in await session.scalars(
+            select(tables.Conversation))}
     return {"requests": requests, "events": events, "files": files, "lines": lines, "texts": texts,
-            "outbox": outbox, "audit": audit}
+            "outbox": outbox, "audit": audit, "forms": forms}
 
 
 async def test_purge_removes_exactly_what_is_due(db_bab: Bab) -> None:
@@ -88,7 +99,7 @@ async def test_purge_removes_exactly_what_is_due(db_bab: Bab) -> None:
     assert await snapshot(bab) == before  # the dry run changes nothing …
     assert sorted(p.name for p in uploads.iterdir()) == ["fresh.jpg", "middle.jpg", "old.jpg", "open_old.jpg",
                                                          "recent.jpg"]
-    expected = PurgeCounts(personal=1, files=2, transcript=1, texts=1, outbox=2, audit=1)
+    expected = PurgeCounts(personal=1, files=2, transcript=1, texts=1, outbox=2, audit=1, conversations=1)
     assert planned == expected
 
     done = await retention.purge(NOW)
@@ -109,6 +120,11 @@ async def test_purge_removes_exactly_what_is_due(db_bab: Bab) -> None:
     # Outbox: delivered rows older than a week go; the 3-day-old one and the pending one stay.
     assert after["outbox"] == ["pending", "sent"]
     assert after["audit"] == ["BAB-100"]  # the 900-day-old event is past the audit period
+    # The conversation idle 100 days keeps its language only; its old buttons are stale (the version grew).
+    state, version = after["forms"][ids["idle"]]
+    assert (state["flow"], state["answers"], state.get("suspended"), state["locale"], state["locale_confirmed"],
+            state["version"], version) == (None, {}, None, "ary", True, 8, 8)
+    assert after["forms"][ids["busy"]] == before["forms"][ids["busy"]]
 
     assert await retention.purge(NOW) == PurgeCounts()  # twice in a row: nothing more, the same state
     assert await snapshot(bab) == after
@@ -119,4 +135,4 @@ async def test_longer_retention_keeps_more(bab: Bab) -> None:
     await seed(bab, bab.settings.uploads_dir)
     longer = replace(DAYS, personal_days=500, files_days=500, messages_days=300, outbox_days=60, audit_days=1000)
     counts = await Retention(bab.sessions, bab.settings.uploads_dir, longer).purge(NOW, dry_run=True)
-    assert counts == PurgeCounts(outbox=1)  # only the 100-day-old delivered row is past 60 days
+    assert counts == PurgeCounts(outbox=1)  # only the 100-day-old delivered row is past 60 days (and no form)
