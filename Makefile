@@ -29,7 +29,7 @@ migrate: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
-# Every benchmarks/bench_*.py in turn, each printing its figures (over an hour on 2 cores: bench_delivery
+# Every benchmarks/bench_*.py in turn, each printing its figures (tens of minutes on 2 cores: bench_delivery
 # sends 10,000 notices at Telegram's 30 a second, twice, and bench_memory seeds and sweeps a million requests;
 # bench_pacing talks to fake APIs on 127.0.0.1 only). For PostgreSQL, DATABASE_URL=… (bench_core, bench_desk:
 # an empty database) and BENCH_DATABASE_URL=… (bench_pacing, bench_sweeps, bench_delivery's two workers: a throwaway
