@@ -66,7 +66,7 @@ from bot.services.calendar_admin import CalendarAdmin, CalendarError, Change
 from bot.services.clock import Clock
 from bot.services.desk import Desk
 from bot.services.lifecycle import Lifecycle
-from bot.services.privacy import Privacy
+from bot.services.privacy import Privacy, delete_files
 from bot.services.privacy_export import Export
 from bot.services.throttle import Throttle
 from bot.services.transparency import Transparency
@@ -120,6 +120,7 @@ class Conversations:
         # The citizen's rights over their data; without an uploads folder no file is written or deleted.
         self.rights = Privacy(directory, self.lifecycle, uploads_dir, default_locale)
         self.export = Export(directory, uploads_dir)
+        self.uploads_dir = uploads_dir
 
     async def handle(self, channel: str, external_id: str, inbound: Inbound, message_id: str | None = None,
                      attachment: NewAttachment | None = None) -> Handled:
@@ -129,6 +130,7 @@ class Conversations:
             verdict = self.throttle.check((channel, external_id), now.timestamp())
             if not verdict.read:
                 log.info("throttled channel=%s told=%s", channel, verdict.tell)
+                self._drop(attachment)
                 if verdict.tell:
                     await self.tell_throttled(channel, external_id, now)
                 return Handled(None, throttled=True)
@@ -147,6 +149,7 @@ class Conversations:
             if not await repos.record_inbound(session, identity.id, channel, inbound.kind.value, stored_text,
                                               message_id, now):
                 log.info("duplicate inbound channel=%s message=%s", channel, message_id)
+                self._drop(attachment)  # the first delivery's copy is the one kept
                 return Handled(identity.id, duplicate=True)
             # What waited for them to write again (WhatsApp's window) goes out before this turn's replies.
             released = await repos.release_waiting(session, identity.id, now) if turn.waiting else 0
@@ -154,6 +157,11 @@ class Conversations:
                 log.info("resumed channel=%s identity=%s released=%s", channel, identity.id, released)
                 self.notify()
                 return Handled(identity.id)
+            if attachment is not None and attachment.kind == "photo" and "photos" in turn.objections:
+                # The citizen objected to photos (law 09-08): none is kept, and the form says it does not take it.
+                log.info("photo not kept (objection) channel=%s identity=%s", channel, identity.id)
+                self._drop(attachment)
+                attachment = None
             if attachment is not None:
                 attachment_id = await repos.add_attachment(session, identity.id, attachment.kind, attachment.ref,
                                                            attachment.mime, attachment.size, now)
@@ -194,6 +202,12 @@ class Conversations:
             except Exception:
                 log.exception("on_linked failed channel=%s identity=%s", channel, identity.id)
         return Handled(identity.id)
+
+    def _drop(self, attachment: NewAttachment | None) -> None:
+        """Delete the file a channel stored for a message that will not keep it (not read, a redelivery, or
+        objected to): no row would ever point at it, so no purge would find it."""
+        if attachment is not None and self.uploads_dir is not None:
+            delete_files(self.uploads_dir, [attachment.ref])
 
     async def blocked(self, channel: str, external_id: str) -> None:
         """The person blocked Bab on this channel: nothing more is sent there until they write again."""

@@ -69,6 +69,10 @@ async def test_an_objection_is_remembered_asked_no_more_and_withdrawable(web_use
         claimed = (await session.scalars(select(tables.Attachment.request_id)
                                          .where(tables.Attachment.request_id == second.id))).all()
         assert claimed == []  # the photo sent anyway is not on the request: no clerk sees it
+        photos = list(await session.scalars(select(tables.Attachment.ref).where(tables.Attachment.kind == "photo")))
+    assert photos == ["erased"]  # it was not kept at all (the first complaint's photo was erased) …
+    kept = sorted(path.suffix for path in web_user.bab.settings.uploads_dir.glob("*"))
+    assert kept == [".html", ".json"]  # … nor its file: only the /mydata export is there
     # /mydata says what is not asked any more; the objection is withdrawn in one tap.
     await web_user.say("/mydata")
     assert "Ne vous est plus demandé" in web_user.text()
