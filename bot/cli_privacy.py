@@ -106,9 +106,9 @@ async def run_privacy(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"bab privacy rotate-hash-key: {error}", file=sys.stderr)
                 return 1
             print(f"Re-hashed under the new key: {rotated.numbers} WhatsApp numbers, {rotated.identities} identity "
-                  f"keys; {rotated.dropped} reopen tries per address dropped. Now set BAB_HASH_KEY to the new key "
-                  "(and remove BAB_NEW_HASH_KEY) before starting the workers: the old one no longer opens this "
-                  "database.")
+                  f"keys, {rotated.chats} Telegram chats; {rotated.dropped} reopen tries per address dropped. Now "
+                  "set BAB_HASH_KEY to the new key (and remove BAB_NEW_HASH_KEY) before starting the workers: the "
+                  "old one no longer opens this database.")
         elif args.action == "audit":
             from bot.services.audit_log import events, to_csv
 

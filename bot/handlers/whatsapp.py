@@ -266,6 +266,15 @@ class WhatsAppSender:
             raise
         return wamids
 
+    def stranded(self, message: Outbound, ref: str) -> DeliveryError:
+        """What to wait for when the attempt tagged `ref` was cut off after its first call may have gone (its
+        process was killed, or its outcome not written): a status carrying that call's tag, for `grace` seconds,
+        as after a lost answer. Later parts of that attempt may have gone too: they are not waited for."""
+        tag = callback_data(ref, 0).get("biz_opaque_callback_data")
+        after = render.remainder(message, 1) if render.parts(message) > 1 else None
+        return DeliveryError("whatsapp: the last attempt stopped mid-send", retry_after=self.grace,
+                             rest=message, proof=Proof(tag, after) if tag else None)
+
     async def announce(self, to: dict[str, Any], message: Outbound) -> None:
         """Ring the doorbell with the notice's template when one is configured; the message waits anyway."""
         body = render.template(message, self.templates, self.languages)

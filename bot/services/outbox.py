@@ -65,7 +65,8 @@ _LATER = aliased(tables.OutboxMessage)
 
 
 def _firsts() -> Select[Any]:
-    """Each identity's first due message (with whether more are pending behind it), for `Dispatcher.claim`.
+    """Each identity's first due message (with whether more are pending behind it, and the identity's address),
+    for `Dispatcher.claim`.
 
     Built once with bound parameters (now, channels, busy, limit): building it anew cost about 1 ms of Python
     per claim, which is on the path of every reply.
@@ -75,7 +76,7 @@ def _firsts() -> Select[Any]:
                                later.status == "pending"))
     return (
         select(outbox.id, outbox.identity_id, outbox.channel, tables.Identity.external_id, outbox.payload,
-               outbox.attempts, more.label("more"))
+               outbox.attempts, more.label("more"), tables.Identity.address, outbox.last_error)
         .join(tables.Identity, tables.Identity.id == outbox.identity_id)
         .where(
             outbox.status == "pending",
@@ -97,18 +98,24 @@ def _behind() -> Select[Any]:
     """The first `rank` pending messages of each of `identities`, in order (a claimed first one's followers)."""
     outbox = tables.OutboxMessage
     rank = func.row_number().over(partition_by=outbox.identity_id, order_by=outbox.id).label("rank")
-    ranked = (select(outbox.id, outbox.identity_id, outbox.payload, outbox.attempts, outbox.next_attempt_at, rank)
+    ranked = (select(outbox.id, outbox.identity_id, outbox.payload, outbox.attempts, outbox.next_attempt_at,
+                     outbox.last_error, rank)
               .where(outbox.identity_id.in_(bindparam("identities", expanding=True)), outbox.status == "pending")
               .subquery())
-    return (select(ranked.c.id, ranked.c.identity_id, ranked.c.payload, ranked.c.attempts, ranked.c.next_attempt_at)
+    return (select(ranked.c.id, ranked.c.identity_id, ranked.c.payload, ranked.c.attempts, ranked.c.next_attempt_at,
+                   ranked.c.last_error)
             .where(ranked.c.rank <= bindparam("rank", type_=Integer))
             .order_by(ranked.c.identity_id, ranked.c.id))
 
 
 _FIRSTS, _BEHIND = _firsts(), _behind()
-# Claimed messages: leased `until` then, another attempt counted.
+# The mark of a claimed row until its outcome is written: a row claimed again with it still there was left by a
+# sender that stopped (killed, or its outcome not written) after its call may have gone.
+IN_FLIGHT = "in flight"
+# Claimed messages: leased `until` then, another attempt counted, marked in flight.
 _LEASED = (update(tables.OutboxMessage).where(tables.OutboxMessage.id.in_(bindparam("ids", expanding=True)))
-           .values(next_attempt_at=bindparam("until"), attempts=tables.OutboxMessage.attempts + 1))
+           .values(next_attempt_at=bindparam("until"), attempts=tables.OutboxMessage.attempts + 1,
+                   last_error=IN_FLIGHT))
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +210,7 @@ class Claimed:
     payload: Outbound  # the typed message, read from the row's JSON when it was claimed (what is left of it)
     attempts: int
     stored: Mapping[str, Any] = field(default_factory=dict)  # the row's JSON as read
+    stranded: bool = False  # its last attempt's sender stopped before writing the outcome (see IN_FLIGHT)
 
     @property
     def resumed(self) -> bool:
@@ -221,8 +229,8 @@ def claimed_payload(payload: Mapping[str, Any]) -> Outbound:
 
 
 def _claimed(row_id: int, identity_id: int, channel: str, external_id: str, payload: dict[str, Any],
-             attempts: int) -> Claimed:
-    return Claimed(row_id, identity_id, channel, external_id, claimed_payload(payload), attempts, payload)
+             attempts: int, stranded: bool = False) -> Claimed:
+    return Claimed(row_id, identity_id, channel, external_id, claimed_payload(payload), attempts, payload, stranded)
 
 
 def without_progress(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -322,20 +330,24 @@ class Dispatcher:
         outbox = tables.OutboxMessage
         query = _FIRSTS
         for channel, external_id in self.only.items():
-            query = query.where(or_(outbox.channel != channel, tables.Identity.external_id == external_id))
+            query = query.where(or_(outbox.channel != channel,
+                                    tables.Identity.external_id == tables.identity_key(channel, external_id)))
         parameters = {"now": now, "channels": channels, "busy": list(self._in_flight),
                       "limit": self.batch if limit is None else limit}
         async with self.sessions() as session, session.begin():
             firsts = (await session.execute(query, parameters)).all()
             if not firsts:
                 return []
-            batches = {row[1]: [_claimed(row[0], row[1], row[2], row[3], row[4], row[5] + 1)] for row in firsts}
+            # The sender gets the channel's own id: the decrypted address where the key is its hash (Telegram).
+            batches = {row[1]: [_claimed(row[0], row[1], row[2], row[7] or row[3], row[4], row[5] + 1,
+                                         row[8] == IN_FLIGHT)]
+                       for row in firsts}
             if self.followers > 0 and any(row[6] for row in firsts):
                 # The pending rows right behind each first one (its own first in line): no lock needed, the
                 # first row's lease keeps every other worker away from them ("no earlier pending").
                 behind = await session.execute(_BEHIND, {"identities": list(batches), "rank": self.followers + 1})
                 stopped: set[int] = set()
-                for row_id, identity_id, payload, attempts, due in behind.all():
+                for row_id, identity_id, payload, attempts, due, last_error in behind.all():
                     batch = batches[identity_id]
                     if row_id <= batch[0].id or identity_id in stopped:
                         continue
@@ -344,7 +356,7 @@ class Dispatcher:
                         continue
                     head = batch[0]
                     batch.append(_claimed(row_id, identity_id, head.channel, head.external_id, payload,
-                                          attempts + 1))
+                                          attempts + 1, last_error == IN_FLIGHT))
             # A channel whose delivery is the row itself (the web chat: the browser reads delivered rows) is
             # delivered here, in the claim's transaction: no lease that a crash would leave to expire.
             here = [batch for batch in batches.values() if getattr(self.senders.get(batch[0].channel),
@@ -516,7 +528,12 @@ class Dispatcher:
         progress: DeliveryError | None = None  # a failure after which part of the message is known, or may be, sent
         sender = self.senders[channel]
         tagged = getattr(sender, "send_tagged", None)
+        stranded = getattr(sender, "stranded", None)
         try:
+            if first.stranded and callable(stranded):
+                # The last attempt's sender stopped after its call may have gone: wait for a receipt of that
+                # attempt's tag, as after a lost answer, instead of sending it again at once.
+                raise stranded(payload, f"{first.id}:{first.attempts - 1}")
             if callable(tagged):  # ids only: the row and the attempt, never what the message says
                 ids = await tagged(external_id, payload, f"{first.id}:{first.attempts}")
             else:
@@ -637,7 +654,7 @@ class Dispatcher:
     def _release_statement(messages: Sequence[Claimed], at: datetime) -> Update:
         outbox = tables.OutboxMessage
         return (update(outbox).where(outbox.id.in_([message.id for message in messages]), outbox.status == "pending")
-                .values(next_attempt_at=at, attempts=outbox.attempts - 1))
+                .values(next_attempt_at=at, attempts=outbox.attempts - 1, last_error=None))
 
     async def mark_unreachable(self, channel: str, external_id: str) -> None:
         """Flag the identity, and fail what was already queued for it: it told us it does not want it."""

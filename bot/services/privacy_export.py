@@ -54,7 +54,8 @@ def _by(actor: str) -> str:
 
 
 def _masked(channel: str, external_id: str) -> str:
-    """A web chat's id is the browser's secret cookie: shown only as its last characters."""
+    """An account's id as the person knows it (their Telegram chat id); a web chat's, the hash of the browser's
+    secret cookie, only as its last characters."""
     return f"…{external_id[-4:]}" if channel == "web" else external_id
 
 
@@ -95,7 +96,7 @@ async def collect(session: AsyncSession, citizen_id: int, directory: Directory) 
                     # What they objected to (law 09-08): the forms no longer ask for it.
                     "objections": list(objections_of(citizen)) if citizen else []},
         "identities": [{
-            "channel": row.channel, "id": _masked(row.channel, row.external_id), "since": _at(row.created_at),
+            "channel": row.channel, "id": _masked(row.channel, repos.address_of(row)), "since": _at(row.created_at),
             "last_seen": _at(row.last_seen_at),
             **({"whatsapp": {"number": contacts[row.id].wa_id, "user_id": contacts[row.id].bsuid,
                              "username": contacts[row.id].username}} if row.id in contacts else {}),

@@ -12,7 +12,8 @@ could hand down, so the keyring is one module-level value: the composition root 
 commands that open the database without it, and the Alembic environment call `install(keyring_for(settings))`
 before any session is opened. Using an encrypted column before that is an error, never plaintext.
 
-Usage for a new column: `mapped_column(EncryptedText())`, `EncryptedJSON()` (a dict), `EncryptedBytes()`;
+Usage for a new column: `mapped_column(EncryptedText())`, `EncryptedJSON()` (a dict), `EncryptedBytes()`,
+`EncryptedFloat()` (a coordinate);
 beside it, for an equality search, a `String(64)` column holding `keyed_hash(value)`. SQL cannot compare,
 order or search inside an encrypted column: such an expression raises instead of silently matching nothing.
 """
@@ -304,6 +305,25 @@ class EncryptedJSON(TypeDecorator[Any]):
         if value is None:
             return None
         return json.loads(active().decrypt(value.encode("ascii")))
+
+
+class EncryptedFloat(TypeDecorator[float]):
+    """A float stored as a Fernet token of its shortest exact text (TEXT); None stays NULL."""
+
+    impl = Text
+    cache_ok = True
+    comparator_factory = _Comparator
+
+    def process_bind_param(self, value: float | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        # repr: the shortest text that reads back as the same float, so a value survives the round trip exactly.
+        return active().encrypt(repr(float(value)).encode("ascii")).decode("ascii")
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> float | None:
+        if value is None:
+            return None
+        return float(active().decrypt(value.encode("ascii")))
 
 
 class EncryptedBytes(TypeDecorator[bytes]):

@@ -9,8 +9,8 @@ running it again. The key-check row is rotated last, once every value and file i
 then the start-up check still asks for the older key, so it cannot be dropped while something needs it. When
 the uploads folder is missing while the database names files, the key check is left as it is, and the result
 says so (a command run without the workers' BAB_DATA_DIR must not pass for a complete rotation).
-`rotate_hash_key` moves every lookup hash (WhatsApp numbers, the key check) to a new BAB_HASH_KEY in one
-transaction, with the workers stopped: all of it or nothing.
+`rotate_hash_key` moves every lookup hash (WhatsApp numbers, Telegram chat ids, the key check) to a new
+BAB_HASH_KEY in one transaction, with the workers stopped: all of it or nothing.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from bot.storage import crypto, tables
 
 log = logging.getLogger(__name__)
 CHECK_VALUE = "bab: the keys open this database"
-ENCRYPTED_TYPES = (crypto.EncryptedText, crypto.EncryptedJSON, crypto.EncryptedBytes)
+ENCRYPTED_TYPES = (crypto.EncryptedText, crypto.EncryptedJSON, crypto.EncryptedBytes, crypto.EncryptedFloat)
 
 
 async def check_keys(sessions: async_sessionmaker[AsyncSession], now: datetime) -> None:
@@ -212,11 +212,13 @@ def _is_hash(value: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class HashRotation:
-    """What `rotate_hash_key` changed: WhatsApp numbers re-hashed, identity keys renewed, address counts dropped."""
+    """What `rotate_hash_key` changed: WhatsApp numbers re-hashed, identity keys renewed (of WhatsApp numbers; of
+    Telegram chats), address counts dropped."""
 
     numbers: int
     identities: int
     dropped: int
+    chats: int = 0
 
 
 async def rotate_hash_key(sessions: async_sessionmaker[AsyncSession], new_key: str) -> HashRotation:
@@ -224,8 +226,9 @@ async def rotate_hash_key(sessions: async_sessionmaker[AsyncSession], new_key: s
     key would file a known number as a new person); afterwards only `new_key` passes the start-up check.
 
     A WhatsApp identity keyed by its number's hash (no business-scoped id) gets the hash of its current number
-    under the new key, so that no key made with the old one is left for whoever may hold it to try numbers
-    against. The reopen tries counted per client address are keyed by the old hash: they are dropped.
+    under the new key, and a Telegram identity the hash of its chat id (its encrypted `address`), so that no key
+    made with the old one is left for whoever may hold it to try numbers or chat ids against. The reopen tries
+    counted per client address are keyed by the old hash: they are dropped.
     """
     if len(new_key) < crypto.MIN_HASH_KEY_LENGTH:
         raise crypto.KeyringError(f"the new hash key must be at least {crypto.MIN_HASH_KEY_LENGTH} characters "
@@ -252,9 +255,26 @@ async def rotate_hash_key(sessions: async_sessionmaker[AsyncSession], new_key: s
                 await session.execute(update(identity).where(identity.id == identity_id)
                                       .values(external_id=new_hash).execution_options(synchronize_session=False))
                 identities += 1
+        chats = await _rehash_chats(session, key)
         result = await session.execute(delete(tables.ReopenFailure).where(tables.ReopenFailure.key.like("addr:%")))
         dropped = int(getattr(result, "rowcount", 0) or 0)
         if check is not None:
             check.hash = crypto.hash_with(key, CHECK_VALUE)
-    log.info("hash key rotated numbers=%d identities=%d dropped=%d", numbers, identities, dropped)
-    return HashRotation(numbers, identities, dropped)
+    log.info("hash key rotated numbers=%d identities=%d chats=%d dropped=%d", numbers, identities, chats, dropped)
+    return HashRotation(numbers, identities, dropped, chats)
+
+
+async def _rehash_chats(session: AsyncSession, key: bytes) -> int:
+    """Re-key every identity of a hashed channel (Telegram) by its address's hash under `key`; how many."""
+    identity = tables.Identity
+    rows = (await session.execute(select(identity.id, identity.channel, identity.address).where(
+        identity.channel.in_(sorted(tables.HASHED_CHANNELS)), identity.address.is_not(None)))).all()
+    updates = [{"b_id": row_id, "b_key": tables.identity_key(channel, str(address), key)}
+               for row_id, channel, address in rows]
+    if updates:
+        # Core executemany on the session's connection: one statement for every row, not an ORM flush per row.
+        raw = table("identities", column("id"), column("external_id"))
+        connection = await session.connection()
+        await connection.execute(update(raw).where(raw.c.id == bindparam("b_id"))
+                                 .values(external_id=bindparam("b_key")), updates)
+    return len(updates)

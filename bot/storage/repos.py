@@ -57,7 +57,7 @@ async def open_turn(session: AsyncSession, channel: str, external_id: str, now: 
     """The identity for (channel, external_id) (created with a new citizen on first contact) with its conversation,
     in one query; the identity row is locked until the end of the transaction (FOR UPDATE on PostgreSQL), which
     orders one person's concurrent messages."""
-    query, parameters = _OPEN_TURN, {"channel": channel, "external_id": external_id}
+    query, parameters = _OPEN_TURN, {"channel": channel, "external_id": tables.identity_key(channel, external_id)}
     found = (await session.execute(query, parameters)).first()
     if found is None:
         # First contact: create the identity, or find the one a racing first message committed meanwhile (and
@@ -72,8 +72,8 @@ async def open_turn(session: AsyncSession, channel: str, external_id: str, now: 
 
 async def mark_unreachable(session: AsyncSession, channel: str, external_id: str) -> None:
     """Flag the identity (until it writes again: `_seen`), and fail what is queued for it: it said it wants none."""
-    identity_ids = select(tables.Identity.id).where(tables.Identity.channel == channel,
-                                                    tables.Identity.external_id == external_id)
+    identity_ids = select(tables.Identity.id).where(
+        tables.Identity.channel == channel, tables.Identity.external_id == tables.identity_key(channel, external_id))
     await session.execute(update(tables.Identity).where(tables.Identity.id.in_(identity_ids))
                           .values(unreachable=True))
     await session.execute(update(tables.OutboxMessage).where(
@@ -91,7 +91,8 @@ def _seen(identity: tables.Identity, now: datetime) -> None:
 
 async def identity_for(session: AsyncSession, channel: str, external_id: str, now: datetime,
                        locale: str | None = None) -> tables.Identity:
-    """The identity for (channel, external_id), created with a new citizen on first contact."""
+    """The identity for (channel, external_id), created with a new citizen on first contact (keyed by
+    `tables.identity_key`, the id kept encrypted in `address` where that key is its hash)."""
     found = await find_identity(session, channel, external_id)
     if found is not None:
         _seen(found, now)
@@ -102,7 +103,9 @@ async def identity_for(session: AsyncSession, channel: str, external_id: str, no
             citizen = tables.Citizen(locale=locale, created_at=now)
             session.add(citizen)
             await session.flush()
-            identity = tables.Identity(citizen_id=citizen.id, channel=channel, external_id=external_id,
+            key = tables.identity_key(channel, external_id)
+            identity = tables.Identity(citizen_id=citizen.id, channel=channel, external_id=key,
+                                       address=external_id if key != external_id else None,
                                        unreachable=False, created_at=now, last_seen_at=now)
             session.add(identity)
             await session.flush()
@@ -116,9 +119,13 @@ async def identity_for(session: AsyncSession, channel: str, external_id: str, no
 
 async def find_identity(session: AsyncSession, channel: str, external_id: str) -> tables.Identity | None:
     """The identity for (channel, external_id), if it exists."""
-    return await session.scalar(
-        select(tables.Identity).where(tables.Identity.channel == channel, tables.Identity.external_id == external_id)
-    )
+    return await session.scalar(select(tables.Identity).where(
+        tables.Identity.channel == channel, tables.Identity.external_id == tables.identity_key(channel, external_id)))
+
+
+def address_of(identity: tables.Identity) -> str:
+    """The channel's own id of `identity`, to send to it: its decrypted `address` on a hashed channel."""
+    return identity.address or identity.external_id
 
 
 async def inbound_seen(session: AsyncSession, channel: str, external_id: str) -> bool:

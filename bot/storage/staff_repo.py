@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.staff import Role, StaffMember
-from bot.storage import tables
+from bot.storage import repos, tables
 
 
 async def create_invite(session: AsyncSession, role: Role, name: str, scopes: list[str | None], invite_hash: str,
@@ -66,7 +66,7 @@ async def active_members(session: AsyncSession) -> list[StaffMember]:
     scopes = await _scopes(session)
     return [
         StaffMember(id=staff.id, role=Role(staff.role), name=staff.name, identity_id=identity.id,
-                    channel=identity.channel, external_id=identity.external_id, locale=citizen.locale,
+                    channel=identity.channel, external_id=repos.address_of(identity), locale=citizen.locale,
                     scopes=tuple(scopes.get(staff.id, [])))
         for staff, identity, citizen in rows
     ]

@@ -27,7 +27,14 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
-from bot.storage.crypto import EncryptedBytes, EncryptedJSON, EncryptedText, keyed_hash
+from bot.storage.crypto import (
+    EncryptedBytes,
+    EncryptedFloat,
+    EncryptedJSON,
+    EncryptedText,
+    hash_with,
+    keyed_hash,
+)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -80,6 +87,22 @@ class Citizen(Base):
     objections: Mapped[str | None] = mapped_column(String(64))
 
 
+# Channels whose account id is personal data that Bab reads back to send: the identity is keyed by its keyed hash
+# and the id itself is kept encrypted in `Identity.address` (WhatsApp keeps its number in `WhatsAppContact`; the web
+# chat's key is already the hash of a random cookie).
+HASHED_CHANNELS = frozenset({"telegram"})
+
+
+def identity_key(channel: str, external_id: str, hash_key: bytes | None = None) -> str:
+    """The stored key of the account `external_id` on `channel`: on HASHED_CHANNELS its keyed hash (the channel
+    named inside, so that one id on two channels gives two hashes) under the installed keyring, or `hash_key`
+    (`bab privacy rotate-hash-key`); elsewhere the id itself."""
+    if channel not in HASHED_CHANNELS:
+        return external_id
+    value = f"{channel}:{external_id}"
+    return keyed_hash(value) if hash_key is None else hash_with(hash_key, value)
+
+
 class Identity(Base):
     """One account of a citizen on one channel (a Telegram user, a WhatsApp number, a web-chat cookie)."""
 
@@ -89,7 +112,11 @@ class Identity(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
+    # What lookups compare: `identity_key` of the channel's id (a Telegram chat id's hash, a WhatsApp user id or
+    # number hash, a web cookie's hash).
     external_id: Mapped[str] = mapped_column(String(128))
+    # The channel's own id where `external_id` is its hash (the Telegram chat id), encrypted: read back to send.
+    address: Mapped[str | None] = mapped_column(EncryptedText())
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -174,8 +201,9 @@ class Request(Base):
     requester_name: Mapped[str | None] = mapped_column(EncryptedText())
     id_number: Mapped[str | None] = mapped_column(EncryptedText())
     contact: Mapped[str | None] = mapped_column(EncryptedText())
-    lat: Mapped[float | None] = mapped_column(Float)
-    lon: Mapped[float | None] = mapped_column(Float)
+    # Where the complaint is (often the citizen's home): encrypted like the details above.
+    lat: Mapped[float | None] = mapped_column(EncryptedFloat())
+    lon: Mapped[float | None] = mapped_column(EncryptedFloat())
     deadline_rule: Mapped[str] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     due_on: Mapped[date] = mapped_column(Date, index=True)

@@ -41,6 +41,7 @@ async def test_mydata_and_forget_on_telegram(citizen: TelegramCitizen) -> None: 
     assert sorted(documents) == ["bab-my-data.html", "bab-my-data.json"]
     data = json.loads(documents["bab-my-data.json"])
     assert data["requests"][0]["id_number"] == CARD and data["identities"][0]["channel"] == "telegram"
+    assert data["identities"][0]["id"] == str(citizen.chat_id)  # the chat id, decrypted from where it is kept
     assert NAME in documents["bab-my-data.html"].decode()
 
     await clerk.replies()

@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import stat
+import struct
 import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -32,12 +33,19 @@ from bot.cli import main
 from bot.cli_privacy import rotation_report
 from bot.config import Settings
 from bot.domain.directory import Directory
+from bot.domain.requests import find_reference
+from bot.domain.staff import Role
 from bot.services import media
 from bot.services.clock import FixedClock
-from bot.storage import crypto, keystore, tables
+from bot.services.staff import StaffAdmin
+from bot.storage import crypto, keystore, repos, staff_repo, tables
 from bot.storage.db import create_engine, create_sessionmaker, is_sqlite, reset_schema
 from bot.storage.migrate import alembic_config, upgrade_to_head
 from tests.conftest import TEST_DATA_KEY, TEST_HASH_KEY, WebUser, postgres_url
+from tests.fakes import telegram_api as tg
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.telegram.conftest import TelegramCitizen, fake_api, make_bab, ptb_timedelta  # noqa: F401  (fixtures)
+from tests.telegram.test_staff_on_telegram import TETOUAN
 
 NAME = "Zineb Ouardighi"
 CARD_TYPED, CARD = "qz 771204", "QZ771204"
@@ -47,6 +55,9 @@ SUBJECT = "Les marchés de voirie attribués en 2024 et leurs avenants"
 PNG = b"\x89PNG\r\n\x1a\n" + b"PIXELS-OF-A-PRIVATE-PHOTO" + b"\x00" * 64
 TYPED = (NAME, CARD, "771204", "661778899", "voirie attribu", "PIXELS-OF-A-PRIVATE-PHOTO")
 OTHER_KEY = "M4BDgS66qSqcK9m883qe9zsFQtbeMWDiA-USqVpjpLo="
+CHAT = 731904562  # a citizen's Telegram chat id (their user id): personal data, like a phone number
+CLERK = 731904563
+LAT, LON = 35.57843, -5.36829  # where the complaint is, often the citizen's home
 
 
 @pytest.fixture(autouse=True)
@@ -124,10 +135,16 @@ async def test_a_dump_holds_nothing_the_citizen_typed_while_bab_shows_it(db_web_
     assert NAME in transcript and CARD in transcript  # the summary the citizen confirmed
     served = await user.client.get(f"/api/files/{attachment.id}")
     assert served.status == 200 and await served.read() == PNG
+    # A shared position: kept for the transcript (which draws it again), encrypted like the texts.
+    located = await user.client.post("/api/location", json={"lat": LAT, "lon": LON})
+    assert located.status == 202
+    await user.replies()
+    assert f"{LAT:.5f}" in await (await user.client.get("/api/transcript")).text()
     await bab.close()  # the SQLite WAL is checkpointed into the file; both are read anyway
     blob = await dump(db_settings)
     assert len(blob) > 100_000  # the dump did read the database (the directory alone is larger)
     assert found_in(blob) == [], "a typed value is in the clear in the stored data"
+    assert numbers_in(blob, (LAT, LON)) == [], "a shared location is in the clear in the stored data"
     # The test can fail: the same dump with the values decrypted would contain them.
     assert found_in(blob + NAME.encode() + PNG) == [NAME, "PIXELS-OF-A-PRIVATE-PHOTO"]
 
@@ -377,9 +394,10 @@ def _typed(value: object) -> Any:
     return None
 
 
-async def put(connection: Any, name: str, **values: object) -> None:
-    """Insert one row into `name` as revision 0005 stored it, the values typed for each backend's driver."""
-    raw = table(name, *(column(key, _typed(value)) for key, value in values.items()))
+async def put(connection: Any, into: str, /, **values: object) -> None:
+    """Insert one row into table `into` as an earlier revision stored it, the values typed for each backend's
+    driver."""
+    raw = table(into, *(column(key, _typed(value)) for key, value in values.items()))
     await connection.execute(insert(raw).values(**values))
 
 
@@ -450,8 +468,10 @@ async def test_migration_0006_encrypts_what_was_stored_before_and_the_downgrade_
     assert contact is not None and contact.wa_id == PHONE and contact.wa_id_hash == crypto.keyed_hash(PHONE)
     assert outbox is not None and NAME in outbox.payload["text"] and body == OLD_BODY
     assert inbound is not None and inbound.text == NAME
-    # The number-keyed WhatsApp identity is re-keyed by its hash; a BSUID and a Telegram id are left alone.
-    assert keys == {1: crypto.keyed_hash(PHONE), 2: "123456789", 3: "MA.1000000000000000001", 4: "cookie-hash"}
+    # The number-keyed WhatsApp identity is re-keyed by its hash; a BSUID is left alone; the Telegram id is
+    # hashed too, by 0010 (tested below).
+    assert keys == {1: crypto.keyed_hash(PHONE), 2: tables.identity_key("telegram", "123456789"),
+                    3: "MA.1000000000000000001", 4: "cookie-hash"}
     assert media.read(uploads / "old.png") == PNG and crypto.is_token((uploads / "old.png").read_bytes())
     raw = ""
     async with engine.connect() as connection:
@@ -554,3 +574,258 @@ def test_the_hash_key_rotates_with_every_lookup_and_only_the_new_key_opens_the_d
     assert again[:2] == (number_only, with_user_id) and again[2] != old_key
     # No lookup made with the old key is left in the database file for whoever may hold that key.
     assert old_key.encode() not in (tmp_path / "bab.sqlite3").read_bytes()
+
+
+# --- Locations and Telegram chat ids (migration 0010) --------------------------------------------------------
+
+
+
+def number_forms(value: float) -> tuple[bytes, ...]:
+    """How a number may sit in a dump: its text (a float's shortest and 5-decimal forms, as the web transcript
+    writes them), SQLite's big-endian REAL or INTEGER record, and the little-endian machine forms."""
+    if isinstance(value, float):
+        texts = {repr(value), f"{value:.5f}", f"{abs(value):.5f}", repr(abs(value))}
+        packed = {struct.pack(">d", value), struct.pack("<d", value)}
+    else:
+        texts = {str(value)}
+        packed = {struct.pack(">i", value), struct.pack("<i", value), struct.pack(">q", value)}
+    return tuple(sorted(text.encode() for text in texts)) + tuple(sorted(packed))
+
+
+def numbers_in(blob: bytes, values: tuple[float, ...]) -> list[str]:
+    """The values of which some form (see `number_forms`) appears in `blob`."""
+    return [str(value) for value in values if any(form in blob for form in number_forms(value))]
+
+
+@pytest.fixture
+async def db_tg_citizen(db_settings: Settings, fake_api: FakeTelegramAPI, clock: FixedClock,  # noqa: F811
+                        template_db: tuple[Path, Directory]) -> AsyncIterator[TelegramCitizen]:
+    """A citizen on Telegram (the fake Bot API, polling) on each backend in turn."""
+    settings = dataclasses.replace(db_settings, telegram_bot_token=fake_api.token,
+                                   telegram_api_base_url=fake_api.base_url)
+    bab = await make_bab(settings, clock, template_db[1])
+    assert bab.telegram is not None
+    bab.telegram.start(bab.conversations)
+    await fake_api.wait_for("getUpdates")
+    yield TelegramCitizen(fake_api, bab, chat_id=CHAT)
+    await bab.close()
+
+
+async def test_a_dump_holds_no_telegram_chat_id_nor_location_while_bab_still_uses_them(
+        db_tg_citizen: TelegramCitizen, db_settings: Settings) -> None:
+    citizen, bab = db_tg_citizen, db_tg_citizen.bab
+    clerk = TelegramCitizen(citizen.api, bab, chat_id=CLERK)
+    invite = await StaffAdmin(bab.sessions, bab.directory, bab.clock).invite(Role.CLERK, [TETOUAN], "Fatima")
+    assert "Fatima" in clerk.texts(await clerk.say(f"/start {invite.code}"))  # staff linked on Telegram
+    await citizen.say("Bonjour, j'ai une réclamation")
+    await citizen.send(tg.location(CHAT, LAT, LON))  # the place step: the nearest communes
+    await citizen.tap(TETOUAN)
+    await citizen.tap("lighting")
+    await citizen.say("Les lampadaires de la rue 12 sont éteints depuis deux semaines.")
+    await citizen.send(tg.location(CHAT, LAT, LON))  # the complaint's location, instead of a photo
+    await citizen.tap("skip")
+    receipt = citizen.texts(await citizen.tap("send"))
+    reference = find_reference(receipt)
+    assert reference is not None, receipt
+    assert reference in clerk.texts(await clerk.replies())  # the clerk, reached at their chat id
+    # Bab reads them back: the location exactly, the chat id to send to, /mydata as before.
+    async with bab.sessions() as session:
+        request = await session.scalar(select(tables.Request))
+        identity = await repos.find_identity(session, "telegram", str(CHAT))
+        members = await staff_repo.active_members(session)
+    assert request is not None and (request.lat, request.lon) == (LAT, LON)
+    assert identity is not None and identity.address == str(CHAT) and identity.external_id != str(CHAT)
+    assert [(member.channel, member.external_id) for member in members] == [("telegram", str(CLERK))]
+    calls = await citizen.say("/mydata")
+    exported = next(call.params["document"]["content"] for call in calls if call.method == "sendDocument"
+                    and call.params["document"]["filename"] == "bab-my-data.json")
+    data = json.loads(exported)
+    assert data["identities"] == [{**data["identities"][0], "channel": "telegram", "id": str(CHAT)}]
+    assert data["requests"][0]["location"] == {"lat": LAT, "lon": LON}
+    await bab.close()
+    blob = await dump(db_settings)
+    assert len(blob) > 100_000  # the dump did read the database
+    assert numbers_in(blob, (CHAT, CLERK, LAT, LON)) == [], "a chat id or a location is in the clear"
+    # The test can fail: the same dump with the values in the clear would show them (as text, as SQLite's REAL).
+    assert numbers_in(blob + str(CHAT).encode() + struct.pack(">d", LAT), (CHAT, CLERK, LAT, LON)) == [
+        str(CHAT), str(LAT)]
+
+
+async def test_forget_on_telegram_erases_the_location_and_the_chat_still_works(
+        db_tg_citizen: TelegramCitizen) -> None:
+    citizen, bab = db_tg_citizen, db_tg_citizen.bab
+    await citizen.say("Bonjour, j'ai une réclamation")
+    await citizen.say("Tétouan")
+    await citizen.tap(TETOUAN)
+    await citizen.tap("lighting")
+    await citizen.say("Les lampadaires de la rue 12 sont éteints depuis deux semaines.")
+    await citizen.send(tg.location(CHAT, LAT, LON))
+    await citizen.tap("skip")
+    await citizen.tap("send")
+    await citizen.say("effacer mes données")
+    await citizen.tap(citizen.option_ids()[0])
+    async with bab.sessions() as session:
+        request = await session.scalar(select(tables.Request))
+        identity = await repos.find_identity(session, "telegram", str(CHAT))
+    assert request is not None and (request.lat, request.lon) == (None, None)
+    assert identity is not None and identity.address == str(CHAT)  # moved to a new, empty citizen: still reachable
+    assert await citizen.say("Bonjour")  # the same chat goes on, answered at its chat id
+
+
+async def test_rotate_key_re_encrypts_the_locations_and_chat_ids(settings: Settings, clock: FixedClock,
+                                                                  template_db: tuple[Path, Directory]) -> None:
+    directory = template_db[1]
+    bab = await build(settings, clock=clock, directory=directory)
+    try:
+        async with bab.sessions() as session, session.begin():
+            now = clock.now()
+            identity = await repos.identity_for(session, "telegram", str(CHAT), now)
+            session.add(tables.Request(
+                reference="BAB-LOC1", kind="complaint", status="received", citizen_id=identity.citizen_id,
+                identity_id=identity.id, collectivity_code=TETOUAN, locale="fr", subject="x", lat=LAT, lon=LON,
+                deadline_rule="complaint", received_at=now, due_on=date(2026, 12, 30), created_at=now,
+                updated_at=now))
+    finally:
+        await bab.close()
+    both = dataclasses.replace(settings, data_keys=(crypto.new_data_key(), TEST_DATA_KEY))
+    bab = await build(both, clock=clock, directory=directory)
+    try:
+        done = await keystore.rotate(bab.engine, both.uploads_dir)
+        assert (done.columns["requests.lat"], done.columns["requests.lon"], done.columns["identities.address"]) \
+            == (1, 1, 1)
+    finally:
+        await bab.close()
+    bab = await build(dataclasses.replace(both, data_keys=both.data_keys[:1]), clock=clock, directory=directory)
+    try:  # the new key alone reads them
+        async with bab.sessions() as session:
+            request = await session.scalar(select(tables.Request))
+            found = await repos.find_identity(session, "telegram", str(CHAT))
+        assert request is not None and (request.lat, request.lon) == (LAT, LON)
+        assert found is not None and found.address == str(CHAT)
+    finally:
+        await bab.close()
+
+
+def test_the_hash_key_rotates_the_telegram_keys_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    template_db: tuple[Path, Directory]) -> None:
+    from bot.config import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(template_db[0], tmp_path / "bab.sqlite3")
+    for name, value in (("BAB_DATA_DIR", str(tmp_path)), ("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/bab.sqlite3"),
+                        ("BAB_DATA_KEYS", TEST_DATA_KEY), ("BAB_HASH_KEY", TEST_HASH_KEY), ("BAB_SCHEDULER", "off")):
+        monkeypatch.setenv(name, value)
+
+    async def chats() -> dict[str, tuple[int, str]]:
+        """The Telegram identities as Bab finds them by chat id (created the first time): id and stored key."""
+        bab = await build(load_settings(), directory=template_db[1])
+        try:
+            async with bab.sessions() as session, session.begin():
+                found = {}
+                for chat in (CHAT, CLERK):
+                    row = await repos.identity_for(session, "telegram", str(chat), bab.clock.now())
+                    found[str(chat)] = (row.id, row.external_id)
+                return found
+        finally:
+            await bab.close()
+
+    before = asyncio.run(chats())
+    monkeypatch.setenv("BAB_NEW_HASH_KEY", NEW_HASH_KEY)
+    assert main(["privacy", "rotate-hash-key"]) == 0
+    assert "2 Telegram chats" in capsys.readouterr().out
+    monkeypatch.setenv("BAB_HASH_KEY", NEW_HASH_KEY)
+    after = asyncio.run(chats())
+    # The same identities, found by their chat ids under the new key; no key made with the old one is left.
+    assert {chat: row_id for chat, (row_id, _) in after.items()} == {chat: row_id for chat, (row_id, _) in before.items()}
+    database = (tmp_path / "bab.sqlite3").read_bytes()
+    for chat, (_, old_key) in before.items():
+        assert after[chat][1] != old_key and old_key.encode() not in database
+
+
+# Migration 0010 from a database at 0009 with rows: both backends, up, down and up again.
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def at_0009(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database at revision 0009 with a located complaint and Telegram, WhatsApp and web identities."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite3'}"
+    else:
+        found = postgres_url()
+        if found is None:
+            pytest.skip("TEST_DATABASE_URL is not set")
+        url = found
+        await reset_schema(url)
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "0009")
+    engine = create_engine(url)
+    at = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+    sealed = crypto.active().encrypt(SUBJECT.encode()).decode("ascii")  # encrypted since 0006
+    async with engine.begin() as connection:
+        await put(connection, "collectivities", code="01", level="region", name_fr="R", name_ar="R", population=0,
+                  lat=0.0, lon=0.0, on_bab=False)
+        await put(connection, "citizens", id=1, locale="fr", created_at=at)
+        for identity, channel, external in ((1, "telegram", str(CHAT)), (2, "telegram", str(CLERK)),
+                                            (3, "whatsapp", "MA.1000000000000000001"), (4, "web", "cookie-hash")):
+            await put(connection, "identities", id=identity, citizen_id=1, channel=channel, external_id=external,
+                      unreachable=False, created_at=at, last_seen_at=at)
+        for number, lat, lon in ((1, LAT, LON), (2, None, None)):
+            await put(connection, "requests", id=number, reference=f"BAB-OLD{number}", kind="complaint",
+                      status="received", citizen_id=1, identity_id=1, collectivity_code="01", locale="fr",
+                      urgent=False, subject=sealed, lat=lat, lon=lon, deadline_rule="complaint", received_at=at,
+                      due_on=date(2026, 12, 15), created_at=at, updated_at=at)
+        await put(connection, "staff", id=1, role="clerk", name="Fatima", identity_id=2, created_at=at, linked_at=at)
+    await engine.dispose()
+    yield url
+
+
+async def raw_rows(url: str) -> str:
+    """The requests and identities as the database holds them, read without the models."""
+    engine = create_engine(url)
+    try:
+        rows = []
+        async with engine.connect() as connection:
+            for name in ("requests", "identities"):
+                rows += (await connection.execute(text(f"SELECT * FROM {name}"))).all()
+        return "\n".join(str(row) for row in rows)
+    finally:
+        await engine.dispose()
+
+
+async def test_migration_0010_encrypts_locations_and_telegram_ids_and_the_downgrade_restores_them(
+        at_0009: str) -> None:
+    url = at_0009
+    engine = create_engine(url)
+    await upgrade_to_head(engine)
+    sessions = create_sessionmaker(engine)
+    async with sessions() as session:
+        located, plain = (await session.scalars(select(tables.Request).order_by(tables.Request.id))).all()
+        identities = {row.id: row for row in await session.scalars(select(tables.Identity))}
+        found = await repos.find_identity(session, "telegram", str(CHAT))
+        members = await staff_repo.active_members(session)
+    await engine.dispose()
+    assert (located.lat, located.lon, plain.lat, plain.lon) == (LAT, LON, None, None)
+    assert found is not None and found.id == 1
+    assert [(row.external_id, row.address) for _, row in sorted(identities.items())] == [
+        (tables.identity_key("telegram", str(CHAT)), str(CHAT)), (tables.identity_key("telegram", str(CLERK)),
+                                                                  str(CLERK)),
+        ("MA.1000000000000000001", None), ("cookie-hash", None)]
+    assert [member.external_id for member in members] == [str(CLERK)]  # the clerk is reached at their chat id
+    assert numbers_in((await raw_rows(url)).encode(), (CHAT, CLERK, LAT, LON)) == []
+    # Down to 0009: the chat ids are the keys again, the coordinates floats.
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "0009")
+    engine = create_engine(url)
+    async with engine.connect() as connection:
+        coordinates = (await connection.execute(text("SELECT lat, lon FROM requests ORDER BY id"))).all()
+        keys = (await connection.execute(text("SELECT external_id FROM identities ORDER BY id"))).scalars().all()
+        columns = (await connection.execute(text("SELECT * FROM identities"))).keys()
+    await engine.dispose()
+    assert [tuple(row) for row in coordinates] == [(LAT, LON), (None, None)]
+    assert keys == [str(CHAT), str(CLERK), "MA.1000000000000000001", "cookie-hash"] and "address" not in columns
+    # And up again, as a redeploy would.
+    engine = create_engine(url)
+    await upgrade_to_head(engine)
+    async with create_sessionmaker(engine)() as session:
+        again = await session.get(tables.Request, 1)
+        assert again is not None and (again.lat, again.lon) == (LAT, LON)
+        assert await repos.find_identity(session, "telegram", str(CLERK)) is not None
+    await engine.dispose()

@@ -66,7 +66,8 @@ async def test_clerk_links_by_deep_link_and_gets_the_staff_menu(citizen: Telegra
         staff = await session.scalar(select(tables.Staff))
         assert staff is not None and staff.identity_id is not None
         identity = await session.get(tables.Identity, staff.identity_id)
-        assert identity is not None and (identity.channel, identity.external_id) == ("telegram", str(CLERK_CHAT))
+        assert identity is not None and (identity.channel, identity.address) == ("telegram", str(CLERK_CHAT))
+        assert identity.external_id == tables.identity_key("telegram", str(CLERK_CHAT))  # a hash, not the id
     # …and /inbox answers as a desk (the inbox is empty for now), not as the citizen menu.
     inbox = await clerk.say("/inbox")
     assert inbox

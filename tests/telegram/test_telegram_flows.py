@@ -31,7 +31,9 @@ async def assert_filed(user: TelegramCitizen, receipt: str, due_text: str, local
         assert (request.kind, request.status, request.collectivity_code) == ("access", "submitted", "01.571.01.11")
         assert request.due_on == DUE and request.id_number == "AB123456" and request.locale == locale
         identity = await session.get(tables.Identity, request.identity_id)
-        assert identity is not None and (identity.channel, identity.external_id) == ("telegram", str(user.chat_id))
+        # Keyed by the chat id's keyed hash; the chat id itself is kept encrypted, to send to.
+        assert identity is not None and (identity.channel, identity.external_id, identity.address) == (
+            "telegram", tables.identity_key("telegram", str(user.chat_id)), str(user.chat_id))
         pending = await session.scalar(select(func.count()).select_from(tables.OutboxMessage)
                                        .where(tables.OutboxMessage.status != "sent"))
         assert pending == 0

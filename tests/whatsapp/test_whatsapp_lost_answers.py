@@ -6,7 +6,8 @@ characters), which Meta echoes in the message's status webhooks; the fake does t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from bot.flows.spec import Outbound
 from bot.handlers import whatsapp_render
 from bot.handlers.whatsapp import WEBHOOK_PATH, callback_data, outbox_id_of
 from bot.services.clock import FixedClock
+from bot.services.outbox import IN_FLIGHT
 from bot.storage import repos, tables
 from tests.fakes.chaos import Chaos
 from tests.fakes.whatsapp_api import Call, FakeGraphAPI
@@ -169,3 +171,55 @@ def test_grace_and_timeouts_are_settings() -> None:
             assert "BAB_WHATSAPP_RECEIPT_GRACE" in str(error)
         else:
             raise AssertionError(bad)
+
+
+async def kill_mid_send(amina: WhatsAppCitizen, sent: Callable[[], list[Call]]) -> None:
+    """Start delivering, and once the fake has the call, stop every delivery where it stands, as a SIGKILL
+    would (the process is gone: no outcome, no release); the in-process way to cut a send off mid-call."""
+    dispatch = asyncio.create_task(amina.bab.dispatcher.dispatch_once())
+    while not sent():
+        await asyncio.sleep(0.01)
+    deliveries = list(amina.bab.dispatcher._in_flight.values())
+    assert deliveries
+    for task in [*deliveries, dispatch]:
+        task.cancel()
+    await asyncio.gather(*deliveries, dispatch, return_exceptions=True)
+
+
+async def test_a_send_cut_off_by_a_kill_is_not_sent_again_when_its_status_proves_it(
+        amina: WhatsAppCitizen, graph: FakeGraphAPI) -> None:
+    await greeted(amina, graph)
+    graph.chaos = Chaos(plan=["lost_late"], delay=5.0)  # accepted; the answer would come after the process died
+    outbox_id = await queue(amina, Outbound(text="Votre reçu", locale="fr"))
+    before = len(graph.calls)
+    # The worker is killed in the middle of the send: its task ends there, nothing of the outcome is written.
+    await kill_mid_send(amina, lambda: [call for call in graph.calls[before:] if call.is_send])
+    stranded = await row(amina, outbox_id)
+    assert (stranded.status, stranded.attempts, stranded.last_error) == ("pending", 1, IN_FLIGHT)
+    await graph.settle()  # Meta's "sent" status, tagged with that attempt, arrives while the row is leased
+    assert amina.bab.whatsapp is not None
+    await amina.bab.whatsapp.process_pending(amina.bab.conversations)
+    # The lease expires; another worker claims the row: it waits for that status instead of sending again.
+    amina.clock.advance(seconds=61)
+    assert await deliver(amina, graph) == []
+    done = await row(amina, outbox_id)
+    assert done.status == "sent" and "proof" not in done.payload and done.last_error is None
+    amina.clock.advance(minutes=5)
+    assert await deliver(amina, graph) == []  # and never later either
+
+
+async def test_a_send_cut_off_without_a_status_goes_again_after_the_grace_delay(
+        amina: WhatsAppCitizen, graph: FakeGraphAPI) -> None:
+    await greeted(amina, graph)
+    graph.status_webhook = ""  # the call never reached Meta, or its status never comes
+    graph.chaos = Chaos(plan=["lost_late"], delay=5.0)
+    outbox_id = await queue(amina, Outbound(text="Votre reçu", locale="fr"))
+    await kill_mid_send(amina, lambda: [call for call in graph.calls if call.is_send and call.text == "Votre reçu"])
+    amina.clock.advance(seconds=61)
+    assert await deliver(amina, graph) == []  # it waits for a status of the cut-off attempt …
+    waiting = await row(amina, outbox_id)
+    assert waiting.status == "pending" and waiting.payload["proof"]["ref"] == f"bab:{outbox_id}:1:0"
+    amina.clock.advance(seconds=21)
+    again = await deliver(amina, graph)  # … then sends it again, once
+    assert [call.text for call in again] == ["Votre reçu"]
+    assert (await row(amina, outbox_id)).status == "sent"
