@@ -123,9 +123,11 @@ RETENTION_LINES = {
                       "la personne"),
 }
 SECURITY = (
-    Fact(N_("names, card numbers, contacts, texts and files are stored encrypted"),
-         "chiffrement au repos des noms, numéros de carte, coordonnées, textes et fichiers (Fernet : AES-128-CBC et "
-         "HMAC-SHA256), clés hors de la base et de ses sauvegardes, rotation des clés documentée"),
+    Fact(N_("names, card numbers, contacts, locations, texts and files are stored encrypted, and so are chat "
+            "account numbers"),
+         "chiffrement au repos des noms, numéros de carte, coordonnées, localisations, textes et fichiers (Fernet : "
+         "AES-128-CBC et HMAC-SHA256) ; identifiants Telegram et numéros WhatsApp chiffrés, recherchés par une "
+         "empreinte à clé (HMAC-SHA256) ; clés hors de la base et de ses sauvegardes, rotation des clés documentée"),
     Fact(N_("staff see a requester's details only for the requests of their collectivity, and each view is "
             "recorded"),
          "accès des agents limité aux demandes de leur collectivité ; chaque consultation des données d'un "
