@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 
 # Rows per statement when claiming, locking or marking many at once (well under SQLite's bound parameters).
 CHUNK = 500
+# Overdue requests marked per transaction: few statements for many rows, and SQLite's write lock held briefly.
+MARK_CHUNK = 50
 # From this many notices of one kind to one person in one sweep, they go as one list instead of one each.
 BATCH_FROM = 4
 
@@ -94,14 +96,14 @@ async def claim(session: AsyncSession, key: str, kind: str, request_id: int | No
     return (await session.execute(statement)).scalar_one_or_none() is not None
 
 
-async def claim_many(session: AsyncSession, keys: Sequence[tuple[str, int]], kind: str, identity_id: int | None,
+async def claim_many(session: AsyncSession, claims: Sequence[tuple[str, int | None, int | None]], kind: str,
                      now: datetime) -> set[str]:
-    """Insert the ledger rows of (key, request id) for one recipient; the keys this transaction owns."""
+    """Insert the ledger rows of (key, request id, recipient identity); the keys this transaction owns."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     owned: set[str] = set()
-    for start in range(0, len(keys), CHUNK):
+    for start in range(0, len(claims), CHUNK):
         values = [{"dedupe_key": key, "kind": kind, "request_id": request_id, "identity_id": identity_id,
-                   "created_at": now} for key, request_id in keys[start:start + CHUNK]]
+                   "created_at": now} for key, request_id, identity_id in claims[start:start + CHUNK]]
         statement = (insert(tables.Alert).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
                      .returning(tables.Alert.dedupe_key))
         owned.update((await session.execute(statement)).scalars())
@@ -228,11 +230,6 @@ class Jobs:
             # searching the sweep's index for the few rows that are due.
             return sorted((Due(*row) for row in rows), key=lambda due: due.id)
 
-    async def _locked(self, session: AsyncSession, request_id: int) -> tables.Request | None:
-        """The request, locked for this transaction, if it is still open."""
-        row = await session.scalar(select(tables.Request).where(tables.Request.id == request_id).with_for_update())
-        return row if row is not None and row.status in OPEN else None
-
     async def _tell_planned(self, kind: str, planned: Sequence[tuple[Due, str, list[StaffMember]]],
                             now: datetime, build: StaffNotice, build_many: StaffBatch,
                             mark: Callable[[Due], dict[str, Any]] | None = None) -> int:
@@ -255,8 +252,8 @@ class Jobs:
         for member, items in todo.values():
             async with self.sessions() as session, session.begin():
                 live = await self._still_planned(session, items)
-                claimed = await claim_many(session, [(self._key(kind, r.id, member, suffix), r.id)
-                                                     for r, suffix in live], kind, member.identity_id, now)
+                claims = [(self._key(kind, r.id, member, suffix), r.id, member.identity_id) for r, suffix in live]
+                claimed = await claim_many(session, claims, kind, now)
                 told = [r for r, suffix in live if self._key(kind, r.id, member, suffix) in claimed]
                 t = self._staff_t(member)
                 messages = [build(r, t) for r in told] if len(told) < BATCH_FROM else [build_many(told, t)]
@@ -359,17 +356,21 @@ class Jobs:
         # The handlers first, then each request is marked: a crash in between leaves the request to the next
         # sweep, whose ledger knows who was already told.
         sent = await self._tell_planned("overdue", planned, now, build, build_many)
-        for request in candidates:
+        ids = [request.id for request in candidates]
+        for start in range(0, len(ids), MARK_CHUNK):
             async with self.sessions() as session, session.begin():
-                row = await self._locked(session, request.id)
-                # Another process may have marked it between our read and the lock.
-                if row is None or row.overdue_at is not None or row.due_on >= today:
-                    continue
-                row.overdue_at = now
-                await self.lifecycle.record(session, row, "overdue", "system:jobs", now,
-                                            {"due_on": row.due_on.isoformat()})
-                sent += await self._tell_citizen_overdue(session, row, today, now)
-                log.info("request overdue reference=%s due=%s", row.reference, row.due_on)
+                rows = await session.scalars(select(tables.Request).where(
+                    tables.Request.id.in_(ids[start:start + MARK_CHUNK]), tables.Request.status.in_(OPEN))
+                    .order_by(tables.Request.id).with_for_update())
+                # Another process may have marked them between our read and the lock.
+                due = [row for row in rows if row.overdue_at is None and row.due_on < today]
+                for row in due:
+                    row.overdue_at = now
+                    await self.lifecycle.record(session, row, "overdue", "system:jobs", now,
+                                                {"due_on": row.due_on.isoformat()})
+                sent += await self._tell_citizens_overdue(session, due, today, now)
+            if due:
+                log.info("requests overdue references=%s", [row.reference for row in due])
         return sent
 
     def _citizen_overdue(self, t: Translator, row: tables.Request, today: date) -> Outbound:
@@ -382,15 +383,24 @@ class Jobs:
             return notices.overdue_head_complaint(t, row.reference, row.due_on, until)
         return notices.overdue_feedback(t, row.reference, row.due_on)
 
-    async def _tell_citizen_overdue(self, session: AsyncSession, row: tables.Request, today: date,
-                                    now: datetime) -> int:
-        identity = await session.get(tables.Identity, row.identity_id)
-        if identity is None:
-            return 0
-        message = self._citizen_overdue(translator(row.locale), row, today)
-        key = f"overdue_citizen:{row.id}:{identity.id}:{row.due_on}"
-        return int(await send_alert(session, key, "overdue_citizen", row.id, identity.id, identity.channel,
-                                    message, now))
+    async def _tell_citizens_overdue(self, session: AsyncSession, rows: Sequence[tables.Request], today: date,
+                                     now: datetime) -> int:
+        """Queue each locked overdue request's notice to its citizen, once (claimed together); how many."""
+        identities = {identity.id: identity for identity in await session.scalars(select(tables.Identity).where(
+            tables.Identity.id.in_({row.identity_id for row in rows})))} if rows else {}
+        told = [row for row in rows if row.identity_id in identities]
+        owned = await claim_many(session, [(self._citizen_key(row), row.id, row.identity_id) for row in told],
+                                 "overdue_citizen", now)
+        for row in told:
+            if self._citizen_key(row) in owned:
+                identity = identities[row.identity_id]
+                await repos.enqueue(session, identity.id, identity.channel,
+                                    self._citizen_overdue(translator(row.locale), row, today), now)
+        return len(owned)
+
+    @staticmethod
+    def _citizen_key(row: tables.Request) -> str:
+        return f"overdue_citizen:{row.id}:{row.identity_id}:{row.due_on}"
 
     async def escalate(self, now: datetime, members: list[StaffMember] | None = None) -> int:
         """Requests `escalation_days` working days past due: alert the coordinators one level up, once."""
