@@ -156,7 +156,7 @@ class Due:
 DUE_COLUMNS = (tables.Request.id, tables.Request.reference, tables.Request.collectivity_code,
                tables.Request.due_on, tables.Request.assigned_staff_id)
 
-# A staff notice of one request, built under the row lock from the locked row in the member's language.
+# A staff notice of one request, in the member's language, built once its row was re-checked under lock.
 StaffNotice = Callable[[Due, Translator], Outbound]
 # The same for several requests at once (in the order planned), as one message.
 StaffBatch = Callable[[Sequence[Due], Translator], Outbound]
